@@ -1,0 +1,3 @@
+from proactive_ls.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""Settings: one validated model, read from initializationOptions, didChangeConfiguration and the CLI.
+
+Names are camelCase on the wire (as editors write them) and snake_case in Python.
+Every setting is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+APP_NAME = "proactive-ls"
+
+DEFAULT_EXCLUDE = [
+    ".env",
+    ".env.*",
+    "*.env",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.crt",
+    "*.cer",
+    "id_rsa*",
+    "id_ed25519*",
+    "id_ecdsa*",
+    "*.keystore",
+    "*.jks",
+    ".netrc",
+    ".pgpass",
+    "credentials*",
+    "secrets.*",
+]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
+        populate_by_name=True,
+        extra="forbid",
+    )
+
+
+class ModelEndpoint(_Settings):
+    """An OpenAI-compatible endpoint (vLLM) and the model or LoRA adapter to ask."""
+
+    url: str = "http://127.0.0.1:8000/v1"
+    name: str = Field(min_length=1)
+    api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    timeout_s: float = Field(default=20.0, gt=0, le=600)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    max_tokens: int = Field(default=256, ge=16, le=8192)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    history_token_budget: int = Field(default=1536, ge=128, description="the event history is cut to fit this many tokens")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class Settings(_Settings):
+    backend: Literal["local", "vllm"] = "local"
+    judge: Literal["none", "gate", "vllm"] = "none"
+    eagerness: Literal["quiet", "normal", "eager"] = Field(default="normal", description="how high the gate sets its bar")
+    gate_threshold: float | None = Field(default=None, ge=0.0, le=1.0, description="overrides the eagerness bar")
+    feedback_log: Path | None = None
+    quiet_period_ms: int = Field(default=1500, ge=0, le=600_000, description="silence after the last event before the proposer is asked")
+    edit_quiet_ms: int = Field(default=800, ge=0, le=600_000, description="a burst of changes in one document becomes one edit event after this")
+    ignore_after_s: float = Field(default=120.0, gt=0, description="an unanswered proposal is recorded as ignored after this")
+    min_interval_s: float = Field(default=20.0, ge=0, description="at least this long between two proposals")
+    reject_cooldown_s: float = Field(default=120.0, ge=0, description="no proposal for this long after a rejection")
+    reject_memory_s: float = Field(default=3600.0, ge=0, description="a rejected task is not proposed again for this long")
+    max_per_hour: int = Field(default=12, ge=0, le=3600)
+    history_limit: int = Field(default=60, ge=1, le=10_000, description="events kept in the history")
+    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDE), description="globs of files whose content never enters the history")
+    respect_gitignore: bool = True
+    redact_secrets: bool = True
+    max_document_bytes: int = Field(default=5_000_000, ge=1024, description="larger or binary documents are tracked without content")
+    model: ModelEndpoint | None = None
+    judge_model: ModelEndpoint | None = None
+    git_poll_s: float = Field(default=2.0, gt=0, description="how often git state files are checked when the client cannot watch them")
+
+    @field_validator("feedback_log", mode="before")
+    @classmethod
+    def _expand(cls, v: Any) -> Any:
+        if isinstance(v, str) and v:
+            return Path(v).expanduser()
+        return v or None
+
+    def feedback_log_path(self) -> Path:
+        return self.feedback_log or default_feedback_log()
+
+    def merged(self, changes: dict[str, Any]) -> "Settings":
+        """A new Settings with `changes` (wire names) applied on top; raises SettingsError."""
+        data = self.model_dump(by_alias=True, exclude_unset=True)
+        data.update(changes)
+        return parse_settings(data)
+
+
+class SettingsError(ValueError):
+    """Invalid settings, with a message fit to show the user."""
+
+
+def parse_settings(data: dict[str, Any] | None) -> Settings:
+    try:
+        return Settings.model_validate(data or {})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"{where}: {err['msg']}")
+        raise SettingsError("Invalid proactive-ls settings: " + "; ".join(problems)) from exc
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_feedback_log() -> Path:
+    return data_dir() / "feedback.jsonl"

@@ -1,0 +1,256 @@
+"""The engine: events in, proposals out, outcomes written. It knows nothing about LSP.
+
+Time is always passed in, so the server drives it with the wall clock and replay with the
+recorded one. The proposer is asked once the user has been quiet for `quiet_period_ms` after
+new events; what it suggests goes through the judge and the policy before it is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from proactive_ls.config import Settings
+from proactive_ls.engine.history import History
+from proactive_ls.engine.policy import ProposalPolicy
+from proactive_ls.events import EventBase, render_history
+from proactive_ls.feedback.log import FeedbackLog, FeedbackRecord, Outcome
+from proactive_ls.judges.base import AcceptAll, Judge
+from proactive_ls.proposals import Proposal, Suggestion
+from proactive_ls.proposers.base import ProposalContext, Proposer
+
+log = logging.getLogger(__name__)
+
+Redact = Callable[[EventBase], EventBase | None]
+
+
+class UnknownProposal(KeyError):
+    """The proposal id is not pending (never made, or already answered)."""
+
+
+@dataclass
+class TickResult:
+    proposals: list[Proposal] = field(default_factory=list)
+    resolved: list[tuple[Proposal, Outcome]] = field(default_factory=list)
+    filtered: list[Proposal] = field(default_factory=list)
+
+
+@dataclass
+class Counts:
+    proposed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    snoozed: int = 0
+    filtered: int = 0
+    events: int = 0
+    triggers: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        proposer: Proposer,
+        judge: Judge | None = None,
+        feedback: FeedbackLog | None = None,
+        redact: Redact | None = None,
+        session_id: str | None = None,
+        workspace_roots: list[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.proposer = proposer
+        self.judge: Judge = judge or AcceptAll()
+        self.feedback = feedback
+        self.redact = redact
+        self.session_id = session_id or uuid.uuid4().hex[:12]
+        self.workspace_roots = workspace_roots or []
+        self.history = History(settings.history_limit)
+        self.policy = ProposalPolicy(settings)
+        self.counts = Counts()
+        self._pending: dict[str, Proposal] = {}
+        self._trigger_at: float | None = None
+        self._inflight: asyncio.Task[Any] | None = None
+        self.last_decision = "none yet"
+
+    # -- configuration -------------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        self.settings = settings
+        self.policy.settings = settings
+        self.history.resize(settings.history_limit)
+
+    # -- events --------------------------------------------------------------------------------
+    def observe(self, event: EventBase, now: float) -> None:
+        """Add an event to the history (redacted first) and restart the quiet period."""
+        if self.redact is not None:
+            redacted = self.redact(event)
+            if redacted is None:
+                return
+            event = redacted
+        self.history.add(event)
+        self.counts.events += 1
+        self._trigger_at = now + self.settings.quiet_period_ms / 1000
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.cancel()  # newer events make the question stale
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`tick` has work to do next (a quiet period ends, a proposal goes unanswered)."""
+        times = [p.created_at + self.settings.ignore_after_s for p in self._pending.values()]
+        if self._trigger_at is not None:
+            times.append(self._trigger_at)
+        return min(times, default=None)
+
+    async def tick(self, now: float) -> TickResult:
+        result = TickResult()
+        for proposal in list(self._pending.values()):
+            if now >= proposal.created_at + self.settings.ignore_after_s:
+                await self._settle(proposal, "ignored", now)
+                result.resolved.append((proposal, "ignored"))
+        if self._trigger_at is not None and now >= self._trigger_at:
+            self._trigger_at = None
+            proposal = await self._ask(now, result)
+            if proposal is not None:
+                result.proposals.append(proposal)
+        return result
+
+    async def _ask(self, now: float, result: TickResult) -> Proposal | None:
+        new_events = self.history.take_unseen()
+        if not new_events:
+            return None
+        self.counts.triggers += 1
+        blocked = self.policy.blocked(now)
+        if blocked is not None:
+            log.debug("not asking the proposer: %s", blocked)
+            self.last_decision = f"blocked: {blocked}"
+            return None
+        ctx = ProposalContext(self.history.events(), new_events, now, self.workspace_roots)
+        self._inflight = asyncio.ensure_future(self.proposer.propose(ctx))
+        try:
+            suggestion = await self._inflight
+        except asyncio.CancelledError:
+            if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise
+            log.debug("proposal request went stale and was cancelled")
+            self.last_decision = "stale: newer events arrived"
+            return None
+        except Exception:
+            log.exception("the proposer %s failed", self.proposer.name)
+            self.last_decision = "proposer failed"
+            return None
+        finally:
+            self._inflight = None
+        if suggestion is None:
+            self.last_decision = "silent"
+            return None
+        return await self._admit(suggestion, ctx, now, result)
+
+    async def _admit(self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult) -> Proposal | None:
+        key = suggestion.identity()
+        if self.policy.rejected_recently(key, now):
+            log.debug("not re-proposing a task the user rejected recently: %s", suggestion.task)
+            self.last_decision = "suppressed: rejected recently"
+            return None
+        if any(p.key == key for p in self._pending.values()):
+            self.last_decision = "suppressed: already pending"
+            return None
+        try:
+            verdict = await self.judge.judge(ctx, suggestion)
+        except Exception:
+            log.exception("the judge %s failed; showing the proposal", self.judge.name)
+            verdict = None
+        proposal = Proposal(
+            id=uuid.uuid4().hex[:12],
+            task=suggestion.task,
+            message=suggestion.message,
+            purpose=suggestion.purpose,
+            thoughts=suggestion.thoughts,
+            anchor=suggestion.anchor,
+            operation=suggestion.operation,
+            key=key,
+            proposer=self.proposer.name,
+            model=suggestion.model,
+            created_at=now,
+            observations=render_history(ctx.history),
+            verdict=verdict,
+        )
+        if verdict is not None and not verdict.accept:
+            self.counts.filtered += 1
+            self.last_decision = f"filtered: {verdict.reason}"
+            await self._write(proposal, "filtered", now, detail=verdict.reason)
+            result.filtered.append(proposal)
+            return None
+        self._pending[proposal.id] = proposal
+        self.policy.shown(now)
+        self.counts.proposed += 1
+        self.last_decision = f"proposed {proposal.id}"
+        return proposal
+
+    # -- outcomes ------------------------------------------------------------------------------
+    def pending(self, uri: str | None = None) -> list[Proposal]:
+        proposals = list(self._pending.values())
+        if uri is None:
+            return proposals
+        return [p for p in proposals if (p.anchor and p.anchor.uri == uri) or getattr(p.operation, "uri", None) == uri]
+
+    def get(self, proposal_id: str) -> Proposal:
+        try:
+            return self._pending[proposal_id]
+        except KeyError:
+            raise UnknownProposal(proposal_id) from None
+
+    async def resolve(self, proposal_id: str, outcome: Outcome, now: float, detail: str | None = None) -> Proposal:
+        """Record the user's answer; the record is durable when this returns."""
+        proposal = self.get(proposal_id)
+        await self._settle(proposal, outcome, now, detail)
+        if outcome == "rejected":
+            self.policy.rejected(proposal.key, now)
+        return proposal
+
+    async def snooze(self, minutes: float, now: float) -> list[Proposal]:
+        """Silence proposals for a while; the pending ones are recorded as snoozed."""
+        self.policy.snooze(now + minutes * 60)
+        snoozed = list(self._pending.values())
+        for proposal in snoozed:
+            await self._settle(proposal, "snoozed", now, detail=f"snoozed for {minutes:g} minutes")
+        return snoozed
+
+    async def _settle(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+        self._pending.pop(proposal.id, None)
+        setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+        await self._write(proposal, outcome, now, detail)
+
+    async def _write(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+        if self.feedback is None:
+            return
+        record = FeedbackRecord.of(proposal, outcome, now, self.session_id, detail)
+        await self.feedback.append(record)
+
+    def status(self, now: float) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "pending": len(self._pending),
+            "proposed": c.proposed,
+            "accepted": c.accepted,
+            "rejected": c.rejected,
+            "ignored": c.ignored,
+            "snoozed": c.snoozed,
+            "filtered": c.filtered,
+            "events": c.events,
+            "triggers": c.triggers,
+            "lastDecision": self.last_decision,
+            "snoozedUntil": self.policy.snoozed_until(now),
+            "proposer": self.proposer.name,
+            "judge": self.judge.name,
+            "feedbackLog": str(self.feedback.path) if self.feedback else None,
+            "sessionId": self.session_id,
+        }
+
+    async def aclose(self) -> None:
+        if self._inflight is not None:
+            self._inflight.cancel()
+        await self.proposer.aclose()
+        await self.judge.aclose()

@@ -1,0 +1,67 @@
+"""When a proposal may be shown: the rules that keep a proactive assistant from nagging.
+
+Pure bookkeeping over times passed in by the caller, so replay can run it on recorded time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from proactive_ls.config import Settings
+
+
+@dataclass
+class PolicyState:
+    shown_at: deque[float] = field(default_factory=deque)
+    last_rejection_at: float | None = None
+    rejected_keys: dict[str, float] = field(default_factory=dict)
+    snoozed_until: float | None = None
+
+
+class ProposalPolicy:
+    """Minimum interval, cap per hour, cooldown after a rejection, rejected tasks remembered, snooze."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state = PolicyState()
+
+    def blocked(self, now: float) -> str | None:
+        """Why no proposal may be shown now, or None."""
+        s, st = self.settings, self.state
+        if st.snoozed_until is not None:
+            if now < st.snoozed_until:
+                return "snoozed"
+            st.snoozed_until = None
+        if st.last_rejection_at is not None and now - st.last_rejection_at < s.reject_cooldown_s:
+            return "cooling down after a rejection"
+        if st.shown_at and now - st.shown_at[-1] < s.min_interval_s:
+            return "too soon after the last proposal"
+        while st.shown_at and now - st.shown_at[0] >= 3600:
+            st.shown_at.popleft()
+        if len(st.shown_at) >= s.max_per_hour:
+            return f"{s.max_per_hour} proposals in the last hour"
+        return None
+
+    def rejected_recently(self, key: str, now: float) -> bool:
+        at = self.state.rejected_keys.get(key)
+        if at is None:
+            return False
+        if now - at >= self.settings.reject_memory_s:
+            del self.state.rejected_keys[key]
+            return False
+        return True
+
+    def shown(self, now: float) -> None:
+        self.state.shown_at.append(now)
+
+    def rejected(self, key: str, now: float) -> None:
+        self.state.last_rejection_at = now
+        self.state.rejected_keys[key] = now
+
+    def snooze(self, until: float) -> None:
+        self.state.snoozed_until = until
+
+    def snoozed_until(self, now: float) -> float | None:
+        until = self.state.snoozed_until
+        return until if until is not None and until > now else None

@@ -1,0 +1,1 @@
+"""Judges: they decide whether a suggestion is worth the user's attention."""

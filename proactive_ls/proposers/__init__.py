@@ -1,0 +1,1 @@
+"""Proposers: they read the event history and suggest one task, or stay silent."""

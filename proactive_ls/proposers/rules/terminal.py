@@ -1,0 +1,53 @@
+"""A test or build command failed in the terminal: offer to open where it failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from proactive_ls.events import TerminalCommand
+from proactive_ls.proposals import Anchor, OpenLocation, Range, ShowMarkdown, Suggestion
+from proactive_ls.proposers.base import ProposalContext
+from proactive_ls.proposers.rules import Rule
+from proactive_ls.sensing.paths import path_to_uri, resolve_location
+
+
+def failed_command(ctx: ProposalContext) -> Suggestion | None:
+    latest = next((e for e in reversed(ctx.new_events) if isinstance(e, TerminalCommand)), None)
+    if latest is None or latest.failure is None or latest.exit_code == 0:
+        return None
+    failure = latest.failure
+    roots = [Path(r) for r in ctx.workspace_roots]
+    for location in ([failure.location] if failure.location else []) + failure.locations:
+        if location is None:
+            continue
+        found = resolve_location(location.path, latest.cwd, roots)
+        if found is None:
+            continue
+        line = location.line - 1
+        column = (location.column or 1) - 1
+        uri = path_to_uri(found)
+        where = f"{location.path}:{location.line}"
+        more = f" ({failure.failed} failures)" if failure.failed > 1 else ""
+        return Suggestion(
+            task=f"Open the failure of `{failure.title}` at {where}",
+            message=f"'{latest.command_line}' failed{more}: {failure.title}. Open {where}?",
+            purpose="The user ran a command that failed and will want to see where.",
+            anchor=Anchor(uri=uri, range=Range.line(line, column)),
+            operation=OpenLocation(uri=uri, range=Range.line(line, column)),
+            key=f"terminal:{failure.tool}:{failure.title}:{where}",
+        )
+    # The tool named no file we can open: show what it said instead.
+    tail = latest.output_tail.strip()
+    return Suggestion(
+        task=f"Look at the failure of `{failure.title}`",
+        message=f"'{latest.command_line}' failed: {failure.title}. Show the output?",
+        purpose="The user ran a command that failed.",
+        operation=ShowMarkdown(
+            title=f"{failure.tool}: {failure.title}",
+            markdown=f"# {failure.summary}\n\n```\n$ {latest.command_line}\n{tail[-8000:]}\n```\n",
+        ),
+        key=f"terminal:{failure.tool}:{failure.title}",
+    )
+
+
+RULES: list[Rule] = [failed_command]

@@ -1,0 +1,154 @@
+"""The engine's policies on recorded time: when it asks, when it stays silent, what it remembers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from proactive_ls.config import parse_settings
+from proactive_ls.engine import Engine, UnknownProposal
+from proactive_ls.events import Observation
+from proactive_ls.feedback.log import FeedbackLog, iter_records
+from proactive_ls.proposals import ShowMarkdown, Suggestion, Verdict
+from proactive_ls.proposers.base import ProposalContext
+
+T0 = 1_000_000.0
+
+
+class ScriptedProposer:
+    """Suggests the task named in the newest event's text, or nothing for 'quiet'."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    async def propose(self, ctx: ProposalContext) -> Suggestion | None:
+        self.asked.append([e.sentence() for e in ctx.new_events])
+        text = ctx.new_events[-1].sentence()
+        if text == "quiet":
+            return None
+        return Suggestion(task=text, message=f"do {text}?", operation=ShowMarkdown(title=text, markdown=text))
+
+    async def aclose(self) -> None:
+        return None
+
+
+class RejectingJudge:
+    name = "no"
+
+    async def judge(self, ctx, suggestion) -> Verdict:
+        return Verdict(accept=False, score=0.1, reason="score 0.10 < 0.50", judge=self.name)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make(tmp_path: Path, **settings) -> tuple[Engine, ScriptedProposer]:
+    base = {"quietPeriodMs": 1000, "minIntervalS": 0, "rejectCooldownS": 0, "ignoreAfterS": 100, "maxPerHour": 100}
+    proposer = ScriptedProposer()
+    engine = Engine(parse_settings({**base, **settings}), proposer, feedback=FeedbackLog(tmp_path / "log.jsonl"))
+    return engine, proposer
+
+
+async def say(engine: Engine, text: str, at: float) -> list:
+    engine.observe(Observation(time=at, text=text), at)
+    trigger = at + engine.settings.quiet_period_ms / 1000
+    proposals = []
+    while (deadline := engine.next_deadline()) is not None and deadline <= trigger:
+        proposals += (await engine.tick(deadline)).proposals
+    return proposals
+
+
+async def test_asks_only_after_the_quiet_period(tmp_path: Path) -> None:
+    engine, proposer = make(tmp_path)
+    engine.observe(Observation(time=T0, text="a"), T0)
+    engine.observe(Observation(time=T0 + 0.5, text="b"), T0 + 0.5)
+    assert (await engine.tick(T0 + 1.2)).proposals == []  # 0.7 s after the last event: not quiet yet
+    assert proposer.asked == []
+    result = await engine.tick(T0 + 1.5)
+    assert [p.task for p in result.proposals] == ["b"]
+    assert proposer.asked == [["a", "b"]]  # both new events, asked once
+
+
+async def test_minimum_interval_and_cap_per_hour(tmp_path: Path) -> None:
+    engine, _ = make(tmp_path, minIntervalS=60, maxPerHour=2)
+    assert len(await say(engine, "one", T0)) == 1
+    assert await say(engine, "two", T0 + 10) == []  # 11 s after the first
+    assert engine.last_decision == "blocked: too soon after the last proposal"
+    assert len(await say(engine, "three", T0 + 100)) == 1
+    assert await say(engine, "four", T0 + 200) == []
+    assert engine.last_decision == "blocked: 2 proposals in the last hour"
+    assert len(await say(engine, "five", T0 + 3700)) == 1  # the first has aged out of the hour
+
+
+async def test_rejection_cools_down_and_is_remembered(tmp_path: Path) -> None:
+    engine, _ = make(tmp_path, rejectCooldownS=300, rejectMemoryS=3600)
+    [p] = await say(engine, "fix it", T0)
+    await engine.resolve(p.id, "rejected", T0 + 5)
+    assert await say(engine, "other", T0 + 60) == []
+    assert engine.last_decision == "blocked: cooling down after a rejection"
+    assert await say(engine, "fix it", T0 + 400) == []
+    assert engine.last_decision == "suppressed: rejected recently"
+    assert [p.task for p in await say(engine, "other", T0 + 500)] == ["other"]
+    assert [p.task for p in await say(engine, "fix it", T0 + 3700)] == ["fix it"]  # forgotten after an hour
+
+
+async def test_pending_tasks_are_not_repeated_and_unanswered_ones_are_ignored(tmp_path: Path) -> None:
+    engine, _ = make(tmp_path, ignoreAfterS=30)
+    [p] = await say(engine, "fix it", T0)
+    assert await say(engine, "fix it", T0 + 10) == []
+    assert engine.last_decision == "suppressed: already pending"
+    assert engine.next_deadline() == p.created_at + 30
+    result = await engine.tick(p.created_at + 30)
+    assert [(q.id, o) for q, o in result.resolved] == [(p.id, "ignored")]
+    with pytest.raises(UnknownProposal):
+        await engine.resolve(p.id, "accepted", T0 + 50)
+    [record] = list(iter_records(tmp_path / "log.jsonl"))
+    assert (record.outcome, record.proposal_id, record.decided_at) == ("ignored", p.id, p.created_at + 30)
+
+
+async def test_silence_and_snooze(tmp_path: Path) -> None:
+    engine, _ = make(tmp_path)
+    assert await say(engine, "quiet", T0) == []
+    assert engine.last_decision == "silent"
+    [p] = await say(engine, "fix it", T0 + 10)
+    snoozed = await engine.snooze(10, T0 + 11)
+    assert [q.id for q in snoozed] == [p.id]
+    assert await say(engine, "other", T0 + 100) == []
+    assert engine.last_decision == "blocked: snoozed"
+    assert engine.status(T0 + 100)["snoozedUntil"] == T0 + 11 + 600
+    assert len(await say(engine, "later", T0 + 700)) == 1
+    assert [r.outcome for r in iter_records(tmp_path / "log.jsonl")] == ["snoozed"]
+
+
+async def test_a_judge_filters_and_the_filtered_proposal_is_logged(tmp_path: Path) -> None:
+    engine, _ = make(tmp_path)
+    engine.judge = RejectingJudge()
+    assert await say(engine, "fix it", T0) == []
+    [record] = list(iter_records(tmp_path / "log.jsonl"))
+    assert (record.outcome, record.judge, record.judge_score, record.detail) == ("filtered", "no", 0.1, "score 0.10 < 0.50")
+    assert engine.pending() == []
+
+
+async def test_newer_events_cancel_a_stale_request(tmp_path: Path) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+
+    class SlowProposer(ScriptedProposer):
+        async def propose(self, ctx):
+            started.set()
+            await asyncio.sleep(10)
+            return await super().propose(ctx)
+
+    engine, _ = make(tmp_path)
+    engine.proposer = SlowProposer()
+    engine.observe(Observation(time=T0, text="a"), T0)
+    tick = asyncio.ensure_future(engine.tick(T0 + 1))
+    await started.wait()
+    engine.observe(Observation(time=T0 + 1.1, text="b"), T0 + 1.1)
+    result = await asyncio.wait_for(tick, 2)
+    assert result.proposals == [] and engine.last_decision == "stale: newer events arrived"
+    assert engine.next_deadline() == pytest.approx(T0 + 2.1)
