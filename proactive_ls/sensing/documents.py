@@ -98,7 +98,7 @@ class DocumentTracker:
         else:
             self._attach_syntax(doc)
         self.docs[uri] = doc
-        lines = mirror.line_count if mirror else 0
+        lines = mirror.lines_of_text if mirror else 0
         return [DocumentOpened(time=now, uri=uri, path=doc.path, language_id=language_id, line_count=lines)]
 
     def _attach_syntax(self, doc: TrackedDocument) -> None:

@@ -104,6 +104,12 @@ class DocumentMirror:
     def line_count(self) -> int:
         return len(self.lines)
 
+    @property
+    def lines_of_text(self) -> int:
+        """Lines as an editor counts them: a final line ending does not start another line."""
+        n = len(self.lines)
+        return n - 1 if n > 1 and self.lines[-1] == "" else n
+
     def replace_all(self, text: str) -> None:
         self.lines = split_lines(text)
         self._starts = [0]

@@ -11,6 +11,12 @@ from proactive_ls.proposers.rules import Rule
 from proactive_ls.sensing.paths import path_to_uri, resolve_location
 
 
+def _short(title: str) -> str:
+    """'tests/test_io.py::TestX::test_y' -> 'TestX::test_y': the file is named in the task already."""
+    head, sep, tail = title.partition("::")
+    return tail if sep and ("/" in head or head.endswith(".py")) else title
+
+
 def failed_command(ctx: ProposalContext) -> Suggestion | None:
     latest = next((e for e in reversed(ctx.new_events) if isinstance(e, TerminalCommand)), None)
     if latest is None or latest.failure is None or latest.exit_code == 0:
@@ -27,9 +33,10 @@ def failed_command(ctx: ProposalContext) -> Suggestion | None:
         column = (location.column or 1) - 1
         uri = path_to_uri(found)
         where = f"{location.path}:{location.line}"
+        name = _short(failure.title)
         more = f" ({failure.failed} failures)" if failure.failed > 1 else ""
         return Suggestion(
-            task=f"Open the failure of `{failure.title}` at {where}",
+            task=f"Open the failure of `{name}` at {where}",
             message=f"'{latest.command_line}' failed{more}: {failure.title}. Open {where}?",
             purpose="The user ran a command that failed and will want to see where.",
             anchor=Anchor(uri=uri, range=Range.line(line, column)),

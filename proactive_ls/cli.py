@@ -1,0 +1,170 @@
+"""The proactive-ls command: serve, replay, bench, export, train-gate, doctor.
+
+Each command parses its options and hands over to the module that does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from proactive_ls import __version__
+
+app = typer.Typer(
+    name="proactive-ls",
+    help="A language server that proposes tasks before it is asked, and knows when to stay silent.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks: ProactiveBench, the gate.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"proactive-ls {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """proactive-ls."""
+
+
+def _setup_logging(level: str, log_file: Path | None) -> None:
+    # stdout belongs to the LSP stream: logs go to stderr or a file.
+    handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+@app.command()
+def serve(
+    tcp: Annotated[Optional[str], typer.Option(help="Listen on HOST:PORT instead of stdio.", metavar="HOST:PORT")] = None,
+    log_file: Annotated[Optional[Path], typer.Option(help="Write logs here instead of stderr.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+    feedback_log: Annotated[Optional[Path], typer.Option(help="Where outcomes are written (overrides initializationOptions.feedbackLog).")] = None,
+    record: Annotated[Optional[Path], typer.Option(help="Write every client message, timestamped and redacted, to this JSON Lines file.")] = None,
+) -> None:
+    """Speak LSP over stdio (default) or TCP."""
+    _setup_logging(log_level, log_file)
+    from proactive_ls.server import create_server
+
+    overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
+    server = create_server(overrides, record)
+    if record is not None:
+        from proactive_ls.recording import attach_recorder
+
+        attach_recorder(server, record)
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        if not port.isdigit():
+            raise typer.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:2087", param_hint="--tcp")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+
+
+@app.command()
+def replay(
+    files: Annotated[list[Path], typer.Argument(help="Event files (JSON Lines), --record recordings, or ProactiveBench traces (JSON).", exists=True, dir_okay=False)],
+    lsp: Annotated[bool, typer.Option("--lsp", help="Replay through the real server over stdio instead of the engine directly.")] = False,
+    speed: Annotated[float, typer.Option(help="0 = as fast as possible; 1 = recorded speed; 2 = twice as fast.")] = 0.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    settings: Annotated[Optional[Path], typer.Option(help="A JSON file of settings (as initializationOptions).")] = None,
+    judge: Annotated[Optional[str], typer.Option(help="none, gate or vllm (overrides the settings).")] = None,
+) -> None:
+    """Replay recorded sessions through the engine and print what it proposes."""
+    _setup_logging("warning", None)
+    from proactive_ls.replay import main_replay
+
+    raise typer.Exit(main_replay(files, lsp=lsp, speed=speed, json_out=json_out, settings_file=settings, judge=judge))
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="reward, preference or sft.")],
+    feedback_log: Annotated[Optional[Path], typer.Option(help="The log to read (default: the default log).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only outcomes at or after this time (ISO 8601 or unix seconds).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only outcomes before this time.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write here instead of standard output.")] = None,
+    include_ignored: Annotated[bool, typer.Option(help="Export ignored proposals as weak negatives.")] = False,
+) -> None:
+    """Export the feedback log as reward-model or fine-tuning data."""
+    _setup_logging("warning", None)
+    from proactive_ls.feedback.export import main_export
+
+    raise typer.Exit(main_export(format, feedback_log, since, until, out, include_ignored))
+
+
+@app.command("train-gate")
+def train_gate(
+    feedback_log: Annotated[Optional[Path], typer.Option(help="Your feedback log (default: the default log).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Also train on the ProactiveBench folder here.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the gate (default: your data folder).")] = None,
+    include_ignored: Annotated[bool, typer.Option(help="Count ignored proposals as weak negatives.")] = False,
+) -> None:
+    """Retrain the gate from your own accept/reject feedback."""
+    _setup_logging("warning", None)
+    from proactive_ls.judges.gate_train import main_train_gate
+
+    raise typer.Exit(main_train_gate(feedback_log, data, out, include_ignored))
+
+
+@app.command()
+def doctor(
+    settings: Annotated[Optional[Path], typer.Option(help="A JSON file of settings with a 'model' entry.")] = None,
+    url: Annotated[Optional[str], typer.Option(help="The OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="The model or LoRA adapter name.")] = None,
+) -> None:
+    """Check the configured model server and say what to fix."""
+    _setup_logging("warning", None)
+    from proactive_ls.doctor import main_doctor
+
+    raise typer.Exit(main_doctor(settings, url, model))
+
+
+@bench_app.command("gate")
+def bench_gate(
+    data: Annotated[Optional[Path], typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Leave-one-trace-out evaluation of the gate against baselines."""
+    _setup_logging("warning", None)
+    from proactive_ls.bench.gate_eval import main_bench_gate
+
+    raise typer.Exit(main_bench_gate(data, json_out))
+
+
+@bench_app.command("proactivebench")
+def bench_proactivebench(
+    data: Annotated[Optional[Path], typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")] = None,
+    proposer: Annotated[str, typer.Option(help="local, vllm, or trace:<model> to score recorded proposals from agent_traces/.")] = "local",
+    judge: Annotated[str, typer.Option(help="The judge that accepts or rejects each step: gate or vllm.")] = "gate",
+    settings: Annotated[Optional[Path], typer.Option(help="A JSON settings file (model endpoints).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write the per-step results (CSV) and metrics (JSON) with this path prefix.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Remote requests in flight at once.")] = 4,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Reproduce the ProactiveBench protocol on its 12 real traces."""
+    _setup_logging("warning", None)
+    from proactive_ls.bench.proactivebench import main_bench_proactivebench
+
+    raise typer.Exit(main_bench_proactivebench(data, proposer, judge, settings, out, concurrency, json_out))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

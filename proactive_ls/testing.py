@@ -1,0 +1,172 @@
+"""Helpers for end-to-end tests: a real pytest-lsp client talking to `proactive-ls serve` over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Union
+
+from lsprotocol import types
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
+
+from proactive_ls.server import _converter
+
+
+def _client_converter():  # type: ignore[no-untyped-def]
+    """The server's converter, plus a fix for lsprotocol reading every CodeAction that has a
+    command as a Command (its hook only checks that the key exists; a Command's is a string)."""
+    converter = _converter()
+
+    def code_action_or_command(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], code_action_or_command)
+    return converter
+
+SERVER_COMMAND = [sys.executable, "-m", "proactive_ls", "serve", "--log-level", "warning"]
+
+FAST_SETTINGS: dict[str, Any] = {
+    "quietPeriodMs": 150,
+    "editQuietMs": 100,
+    "minIntervalS": 0,
+    "rejectCooldownS": 0,
+    "ignoreAfterS": 60,
+    "maxPerHour": 100,
+}
+
+Answer = Callable[[types.ShowMessageRequestParams], str | None]
+
+
+class ProactiveClient(LanguageClient):
+    """A pytest-lsp client that keeps our own messages as plain JSON and records what it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__(converter_factory=_client_converter)
+        self.message_requests: list[types.ShowMessageRequestParams] = []
+        self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
+        self.proposals: list[dict[str, Any]] = []
+        self.resolved: list[dict[str, Any]] = []
+        self.answer: Answer = lambda params: None
+        self._arrived = asyncio.Condition()
+
+    async def note(self, bucket: list[Any], item: Any) -> None:
+        async with self._arrived:
+            bucket.append(item)
+            self._arrived.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+        """Wait for something the server sends (no fixed sleeps): returns predicate()'s truthy value."""
+
+        async def _wait() -> Any:
+            async with self._arrived:
+                while not (value := predicate()):
+                    await self._arrived.wait()
+                return value
+
+        return await asyncio.wait_for(_wait(), timeout)
+
+    async def next_proposal(self, timeout: float = 15.0) -> dict[str, Any]:
+        seen = len(self.proposals)
+        return await self.wait_until(lambda: self.proposals[seen] if len(self.proposals) > seen else None, timeout)
+
+    async def execute(self, command: str, *arguments: Any) -> Any:
+        return await self.workspace_execute_command_async(types.ExecuteCommandParams(command=command, arguments=list(arguments)))
+
+
+def make_client() -> ProactiveClient:
+    client = ProactiveClient()
+    ours = {types.WINDOW_SHOW_DOCUMENT, types.WINDOW_SHOW_MESSAGE, types.WINDOW_SHOW_MESSAGE_REQUEST, types.WORKSPACE_APPLY_EDIT}
+    register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in ours})
+
+    @client.feature("proactive/proposal")
+    async def _proposal(ls: ProactiveClient, params: Any) -> None:
+        await ls.note(ls.proposals, params)
+
+    @client.feature("proactive/proposalResolved")
+    async def _resolved(ls: ProactiveClient, params: Any) -> None:
+        await ls.note(ls.resolved, params)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    async def _request(ls: ProactiveClient, params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        await ls.note(ls.message_requests, params)
+        title = ls.answer(params)
+        return types.MessageActionItem(title=title) if title else None
+
+    @client.feature(types.WINDOW_SHOW_DOCUMENT)
+    async def _show(ls: ProactiveClient, params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+        await ls.note(ls.shown_documents, params)
+        return types.ShowDocumentResult(success=True)
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    async def _apply(ls: ProactiveClient, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        await ls.note(ls.applied_edits, params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    async def _message(ls: ProactiveClient, params: types.ShowMessageParams) -> None:
+        await ls.note(ls.messages, params)
+
+    return client
+
+
+def capabilities(experimental: bool = True, watch_files: bool = False) -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        window=types.WindowClientCapabilities(
+            show_document=types.ShowDocumentClientCapabilities(support=True),
+            show_message=types.ShowMessageRequestClientCapabilities(),
+        ),
+        workspace=types.WorkspaceClientCapabilities(
+            apply_edit=True,
+            did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=watch_files),
+        ),
+        experimental={"proactive": {"proposals": True}} if experimental else None,
+    )
+
+
+async def start_session(
+    root: Path,
+    feedback_log: Path,
+    *,
+    experimental: bool = True,
+    settings: dict[str, Any] | None = None,
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> ProactiveClient:
+    """Start the real server as a subprocess and initialize it for the folder `root`."""
+    client = make_client()
+    await client.start_io(*(command or SERVER_COMMAND), env=env)
+    options = {"feedbackLog": str(feedback_log), **FAST_SETTINGS, **(settings or {})}
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(experimental),
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            initialization_options=options,
+        )
+    )
+    return client
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """For what no message announces (a file on disk): poll until check() is truthy."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if loop.time() > end:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
