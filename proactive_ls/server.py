@@ -17,7 +17,7 @@ from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCRe
 from proactive_ls import __version__, surfaces
 from proactive_ls.config import Settings, SettingsError, parse_settings
 from proactive_ls.engine import TickResult, UnknownProposal
-from proactive_ls.events import DiagnosticInfo
+from proactive_ls.events import DiagnosticInfo, EventAdapter
 from proactive_ls.proposals import ApplyEdit, ModelTask, OpenLocation, Proposal, ShowMarkdown
 from proactive_ls.sensing.documents import Change
 from proactive_ls.sensing.paths import uri_to_path
@@ -29,6 +29,7 @@ NOTIFY_PROPOSAL = "proactive/proposal"
 NOTIFY_RESOLVED = "proactive/proposalResolved"
 TERMINAL_COMMAND = "proactive/terminalCommand"
 DIAGNOSTICS = "proactive/diagnostics"
+EVENT = "proactive/event"
 MAX_OUTPUT_CHARS = 64 * 1024
 
 
@@ -349,6 +350,18 @@ def create_server(overrides: dict[str, Any] | None = None, record: Path | None =
             for d in p.diagnostics
         ]
         ls.require_session().diagnostics_published(p.uri, items)
+
+    @server.feature(EVENT)
+    def event(ls: ProactiveServer, params: Any) -> None:
+        session = ls.require_session()
+        try:
+            data = dict(params) if isinstance(params, dict) else {}
+            data.setdefault("time", session.clock())
+            parsed = EventAdapter.validate_python(data)
+        except ValidationError as exc:
+            ls.tell(f"proactive-ls ignored a malformed {EVENT}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}")
+            return
+        session.runner.observe([parsed])
 
     # -- surfaces --------------------------------------------------------------------------------
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
