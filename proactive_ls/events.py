@@ -66,19 +66,23 @@ class EventBase(_Model):
 
 
 class DocumentOpened(EventBase):
+    """The client opened a document (didOpen)."""
+
     kind: Literal["document.opened"] = "document.opened"
-    language_id: str = ""
-    line_count: int = 0
+    language_id: str = Field(default="", description="the LSP languageId")
+    line_count: int = Field(default=0, description="0 when the content is not tracked (binary or too large)")
 
     def sentence(self) -> str:
         return f"The user opens {self.where} ({self.line_count} lines)."
 
 
 class DocumentEdited(EventBase):
+    """A burst of changes in one document, coalesced after `editQuietMs` of quiet."""
+
     kind: Literal["document.edited"] = "document.edited"
-    lines_changed: int = Field(default=0, ge=0)
+    lines_changed: int = Field(default=0, ge=0, description="lines from the first to the last touched")
     first_line: int = Field(default=0, ge=0, description="0-based first line touched")
-    last_line: int = Field(default=0, ge=0)
+    last_line: int = Field(default=0, ge=0, description="0-based last line touched")
     definitions: list[str] = Field(default_factory=list, description="enclosing definitions touched, e.g. 'function `parse_args`'")
     added: list[str] = Field(default_factory=list, description="definitions that appeared")
     removed: list[str] = Field(default_factory=list, description="definitions that disappeared")
@@ -103,6 +107,8 @@ class DocumentEdited(EventBase):
 
 
 class DocumentSaved(EventBase):
+    """The client saved a document (didSave); `errors` counts the forwarded errors it still has."""
+
     kind: Literal["document.saved"] = "document.saved"
     errors: int = Field(default=0, ge=0, description="errors known in the file when it was saved")
 
@@ -113,6 +119,8 @@ class DocumentSaved(EventBase):
 
 
 class DocumentClosed(EventBase):
+    """The client closed a document (didClose)."""
+
     kind: Literal["document.closed"] = "document.closed"
 
     def sentence(self) -> str:
@@ -120,6 +128,8 @@ class DocumentClosed(EventBase):
 
 
 class TerminalCommand(EventBase):
+    """A command finished in the terminal (proactive/terminalCommand), with its failure if a parser understood it."""
+
     kind: Literal["terminal.command"] = "terminal.command"
     command_line: str
     cwd: str | None = None
@@ -140,6 +150,8 @@ class TerminalCommand(EventBase):
 
 
 class DiagnosticsChanged(EventBase):
+    """Errors appeared or were resolved in forwarded diagnostics (proactive/diagnostics)."""
+
     kind: Literal["diagnostics.changed"] = "diagnostics.changed"
     errors: int = Field(ge=0)
     warnings: int = Field(default=0, ge=0)
@@ -162,6 +174,8 @@ class DiagnosticsChanged(EventBase):
 
 
 class SyntaxErrorFound(EventBase):
+    """tree-sitter finds a syntax error that persisted over two quiet periods, or at a save."""
+
     kind: Literal["syntax.error"] = "syntax.error"
     line: int = Field(ge=0, description="0-based line of the first error")
     column: int = Field(default=0, ge=0)
@@ -176,6 +190,8 @@ class SyntaxErrorFound(EventBase):
 
 
 class GitBranchSwitched(EventBase):
+    """HEAD moved to another branch."""
+
     kind: Literal["git.branch"] = "git.branch"
     old: str | None = None
     new: str | None = None
@@ -185,6 +201,8 @@ class GitBranchSwitched(EventBase):
 
 
 class GitCommitted(EventBase):
+    """A new commit appeared on the current branch."""
+
     kind: Literal["git.commit"] = "git.commit"
     sha: str
     summary: str
@@ -196,6 +214,8 @@ class GitCommitted(EventBase):
 
 
 class GitStaged(EventBase):
+    """The set of staged files changed."""
+
     kind: Literal["git.staged"] = "git.staged"
     files: list[str] = Field(default_factory=list)
 
@@ -206,6 +226,8 @@ class GitStaged(EventBase):
 
 
 class GitOperation(EventBase):
+    """A merge, rebase, cherry-pick, revert or bisect started, finished or was aborted."""
+
     kind: Literal["git.operation"] = "git.operation"
     operation: Literal["merge", "rebase", "cherry-pick", "revert", "bisect"]
     state: Literal["started", "finished", "aborted"] = "started"
@@ -222,6 +244,8 @@ class GitOperation(EventBase):
 
 
 class GitWorktreeChanged(EventBase):
+    """The size of the uncommitted diff changed meaningfully."""
+
     kind: Literal["git.worktree"] = "git.worktree"
     files: int = Field(ge=0)
     insertions: int = Field(default=0, ge=0)
