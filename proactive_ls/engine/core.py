@@ -221,6 +221,9 @@ class Engine:
     async def _settle(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
         self._pending.pop(proposal.id, None)
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+        note = getattr(self.judge, "note_outcome", None)
+        if note is not None:  # judges that learn from the user's recent answers (the gate)
+            note(outcome, now)
         await self._write(proposal, outcome, now, detail)
 
     async def _write(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:

@@ -18,6 +18,9 @@ class Judge(Protocol):
 
     async def aclose(self) -> None: ...
 
+    # Optional: `note_outcome(outcome: str, at: float) -> None` is called with every outcome, for
+    # judges whose features include the user's recent answers (see judges/gate.py).
+
 
 class AcceptAll:
     """The judge used when none is configured: every suggestion is shown."""

@@ -1,0 +1,346 @@
+"""Training the gate, in pure Python, deterministically.
+
+The packaged model is trained on the human judgements of ProactiveBench
+(``reward_data/train_data.jsonl`` of thunlp/ProactiveAgent, ICLR 2025, Apache License 2.0):
+each row is a history, a proposed task or ``null`` (silence), and ``valid`` — whether people
+judged the proposal (or the silence) right. Users can retrain it on their own feedback log
+(``proactive-ls train-gate``), with or without that data.
+
+The model is an L2-regularised logistic regression fitted with L-BFGS over the sparse named
+features of :func:`proactive_ls.judges.gate.features`. No numpy: the data is small (1,629 rows)
+and the product must not depend on a numeric stack to learn from its own log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from proactive_ls.judges.gate import FEATURES_VERSION, Gate, features
+
+DATA_LICENSE = "Apache-2.0"
+DATA_SOURCE = "ProactiveBench reward_data/train_data.jsonl (thunlp/ProactiveAgent, ICLR 2025), Apache License 2.0"
+
+DEFAULT_HYPER: dict[str, Any] = {
+    "l2": 3.0,  # L2 penalty on the summed (not averaged) log-loss; bias terms are not penalised
+    "word_l2": 10.0,  # task words are many and trace-specific: penalise them harder
+    "min_word_traces": 4,  # a task word is a feature only if it occurs in tasks of this many traces
+    "max_iter": 200,
+    "tol": 1e-6,
+}
+WEAK_NEGATIVE_WEIGHT = 0.3
+
+
+def load_reward_rows(path: Path) -> list[dict]:
+    """Rows of a ProactiveBench reward file (JSON Lines: obs, pred_task, valid, ...)."""
+    rows: list[dict] = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row, dict) or "obs" not in row or "valid" not in row:
+                raise ValueError(f"{path}:{number}: not a reward row (needs 'obs' and 'valid')")
+            rows.append(row)
+    return rows
+
+
+def _obs_key(o: dict[str, Any]) -> tuple[str, str]:
+    return (str(o.get("time", o.get("Time", ""))), str(o.get("event", o.get("Event", ""))))
+
+
+def group_traces(rows: Sequence[dict]) -> list[int]:
+    """Trace id per row: rows that share an observation ``(time, event)`` belong to one trace.
+
+    ProactiveBench rows are sliding windows over a few long traces; union-find over shared
+    observations recovers them (16 in the reward data). Ids are numbered by first appearance.
+    """
+    parent = list(range(len(rows)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(rows):
+        for o in row.get("obs", []):
+            key = _obs_key(o)
+            j = first.setdefault(key, i)
+            if j != i:
+                a, b = find(i), find(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    ids: dict[int, int] = {}
+    return [ids.setdefault(find(i), len(ids)) for i in range(len(rows))]
+
+
+def row_features(row: dict) -> dict[str, float]:
+    return features(row.get("obs", []), row.get("pred_task"), recent_rejections=int(row.get("recent_rejections", 0)))
+
+
+# --------------------------------------------------------------------------------------------
+# Logistic regression with L-BFGS.
+
+
+def _fit_logistic(
+    X: list[list[tuple[int, float]]],
+    y: list[float],
+    sample_w: list[float],
+    penalty: list[float],
+    max_iter: int,
+    tol: float,
+) -> list[float]:
+    """Minimise sum_i w_i * logloss_i + 0.5 * sum_j penalty_j * beta_j^2; returns beta (last = bias)."""
+    d = len(penalty)
+
+    def value_grad(beta: list[float]) -> tuple[float, list[float]]:
+        g = [p * b for p, b in zip(penalty, beta)]
+        loss = 0.5 * sum(p * b * b for p, b in zip(penalty, beta))
+        bias = beta[-1]
+        for xi, yi, wi in zip(X, y, sample_w):
+            z = bias
+            for j, v in xi:
+                z += beta[j] * v
+            # log(1 + e^z) - y z, computed stably
+            if z > 0:
+                ez = math.exp(-z)
+                loss += wi * (z + math.log1p(ez) - yi * z)
+                p = 1.0 / (1.0 + ez)
+            else:
+                ez = math.exp(z)
+                loss += wi * (math.log1p(ez) - yi * z)
+                p = ez / (1.0 + ez)
+            r = wi * (p - yi)
+            if r:
+                for j, v in xi:
+                    g[j] += r * v
+                g[-1] += r
+        return loss, g
+
+    beta = [0.0] * d
+    f, g = value_grad(beta)
+    s_hist: list[list[float]] = []
+    y_hist: list[list[float]] = []
+    rho_hist: list[float] = []
+    memory = 10
+    for _ in range(max_iter):
+        # Two-loop recursion for the search direction.
+        q = list(g)
+        alphas = []
+        for s, yv, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rho_hist)):
+            a = rho * sum(si * qi for si, qi in zip(s, q))
+            alphas.append(a)
+            q = [qi - a * yi for qi, yi in zip(q, yv)]
+        if s_hist:
+            gamma = sum(a * b for a, b in zip(s_hist[-1], y_hist[-1])) / max(1e-12, sum(b * b for b in y_hist[-1]))
+        else:
+            gamma = 1.0 / max(1.0, math.sqrt(sum(gi * gi for gi in g)))
+        r = [gamma * qi for qi in q]
+        for (s, yv, rho), a in zip(zip(s_hist, y_hist, rho_hist), reversed(alphas)):
+            b = rho * sum(yi * ri for yi, ri in zip(yv, r))
+            r = [ri + si * (a - b) for ri, si in zip(r, s)]
+        direction = [-ri for ri in r]
+        slope = sum(gi * di for gi, di in zip(g, direction))
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            s_hist.clear(), y_hist.clear(), rho_hist.clear()
+            direction = [-gi for gi in g]
+            slope = -sum(gi * gi for gi in g)
+        step = 1.0
+        while True:  # backtracking line search (Armijo)
+            cand = [b + step * di for b, di in zip(beta, direction)]
+            f_new, g_new = value_grad(cand)
+            if f_new <= f + 1e-4 * step * slope or step < 1e-10:
+                break
+            step *= 0.5
+        s = [c - b for c, b in zip(cand, beta)]
+        yv = [a - b for a, b in zip(g_new, g)]
+        sy = sum(a * b for a, b in zip(s, yv))
+        if sy > 1e-12:
+            s_hist.append(s), y_hist.append(yv), rho_hist.append(1.0 / sy)
+            if len(s_hist) > memory:
+                s_hist.pop(0), y_hist.pop(0), rho_hist.pop(0)
+        converged = abs(f - f_new) <= tol * max(1.0, abs(f))
+        beta, f, g = cand, f_new, g_new
+        if converged:
+            break
+    return beta
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.6g}")
+
+
+def train_gate(rows: list[dict], seed: int = 0, **hyper: Any) -> Gate:
+    """Fit a gate on reward rows (``obs``, ``pred_task``, ``valid``; optional ``weight``, ``trace``).
+
+    Deterministic: the same rows, seed and hyper-parameters give the same JSON, byte for byte.
+    The seed only fixes the order rows are visited in (L-BFGS itself has no randomness).
+    """
+    unknown = set(hyper) - set(DEFAULT_HYPER)
+    if unknown:
+        raise TypeError(f"unknown hyper-parameters: {', '.join(sorted(unknown))}")
+    if not rows:
+        raise ValueError("no rows to train on")
+    hp = {**DEFAULT_HYPER, **hyper}
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    rows = [rows[i] for i in order]
+    traces = [r["trace"] for r in rows] if all("trace" in r for r in rows) else group_traces(rows)
+    feats = [row_features(r) for r in rows]
+
+    # Task words count only if they recur across traces, so the model cannot learn one trace's topic.
+    word_traces: dict[str, set[int]] = defaultdict(set)
+    for fv, t in zip(feats, traces):
+        for k in fv:
+            if k.startswith("w|"):
+                word_traces[k].add(t)
+    keep_word = {k for k, ts in word_traces.items() if len(ts) >= hp["min_word_traces"]}
+    names = sorted({k for fv in feats for k in fv if not k.startswith("w|") or k in keep_word})
+    index = {k: i for i, k in enumerate(names)}
+    X = [[(index[k], v) for k, v in sorted(fv.items()) if k in index] for fv in feats]
+    y = [1.0 if r["valid"] else 0.0 for r in rows]
+    sample_w = [float(r.get("weight", 1.0)) for r in rows]
+    penalty = [
+        0.0 if k.endswith("|bias") else (hp["word_l2"] if k.startswith("w|") else hp["l2"]) for k in names
+    ] + [hp["l2"]]  # the global bias is redundant with the two side biases: keep it at zero-ish
+    beta = _fit_logistic(X, y, sample_w, penalty, int(hp["max_iter"]), float(hp["tol"]))
+    weights = {k: _round(b) for k, b in zip(names, beta[:-1]) if abs(b) >= 1e-6}
+    bias = _round(beta[-1])
+    positives = sum(y)
+    meta = {
+        "trained_on": {
+            "rows": len(rows),
+            "traces": len(set(traces)),
+            "positive_rate": round(positives / len(rows), 4),
+            "silences": sum(1 for r in rows if r.get("pred_task") is None),
+        },
+        "hyper": {k: hp[k] for k in sorted(hp)},
+        "seed": seed,
+        "features_version": FEATURES_VERSION,
+    }
+    digest = hashlib.sha256(json.dumps([bias, sorted(weights.items())]).encode()).hexdigest()[:12]
+    return Gate(weights=weights, bias=bias, version=f"{FEATURES_VERSION}.{digest}", meta=meta)
+
+
+# --------------------------------------------------------------------------------------------
+# Retraining from the user's own feedback log.
+
+REJECTION_WINDOW_S = 3600.0
+
+
+def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[list[dict], dict[str, int]]:
+    """Reward rows from a feedback log, and how many records of each outcome it held.
+
+    accepted -> valid, rejected -> not valid, ignored -> a weak negative (weight
+    ``WEAK_NEGATIVE_WEIGHT``) only with ``include_ignored``; snoozed ("not now") and filtered
+    (never shown) records say nothing about the task and are skipped. ``recent_rejections`` is
+    what the judge saw: rejections decided in the hour before the proposal was made.
+    """
+    from proactive_ls.feedback.log import iter_records
+
+    records = sorted(iter_records(feedback_log), key=lambda r: (r.proposed_at, r.decided_at))
+    counts: dict[str, int] = defaultdict(int)
+    rejections = sorted(r.decided_at for r in records if r.outcome == "rejected")
+    rows: list[dict] = []
+    for rec in records:
+        counts[rec.outcome] += 1
+        if rec.outcome == "accepted":
+            valid, weight = True, 1.0
+        elif rec.outcome == "rejected":
+            valid, weight = False, 1.0
+        elif rec.outcome == "ignored" and include_ignored:
+            valid, weight = False, WEAK_NEGATIVE_WEIGHT
+        else:
+            continue
+        recent = sum(1 for t in rejections if rec.proposed_at - REJECTION_WINDOW_S <= t < rec.proposed_at)
+        rows.append(
+            {
+                "obs": rec.observations,
+                "pred_task": rec.task,
+                "valid": valid,
+                "weight": weight,
+                "recent_rejections": recent,
+            }
+        )
+    return rows, dict(counts)
+
+
+def main_train_gate(
+    feedback_log: Path | None, data: Path | None, out: Path | None, include_ignored: bool = False
+) -> int:
+    """``proactive-ls train-gate``: retrain the gate on the user's feedback log (and ProactiveBench).
+
+    ``feedback_log`` defaults to the configured default log; ``data`` is a ProactiveBench directory
+    (holding reward_data/train_data.jsonl) to train on as well; ``out`` defaults to
+    ``<user data dir>/gate_model.json``. Prints a summary; returns 0, or 2 when there is nothing to
+    learn from.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from proactive_ls.config import data_dir, default_feedback_log
+
+    console, err = Console(), Console(stderr=True)
+    log_path = Path(feedback_log).expanduser() if feedback_log is not None else default_feedback_log()
+    rows: list[dict] = []
+    counts: dict[str, int] = {}
+    if log_path.is_file():
+        rows, counts = feedback_rows(log_path, include_ignored)
+    elif feedback_log is not None or data is None:
+        err.print(f"[red]No feedback log at {log_path}[/red]")
+        return 2
+    bench_rows: list[dict] = []
+    if data is not None:
+        bench_file = Path(data).expanduser() / "reward_data" / "train_data.jsonl"
+        if not bench_file.is_file():
+            err.print(f"[red]ProactiveBench data not found: {bench_file} does not exist[/red]")
+            return 2
+        try:
+            bench_rows = load_reward_rows(bench_file)
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]Could not read {bench_file}: {exc}[/red]")
+            return 2
+    all_rows = rows + bench_rows
+    labels = {bool(r["valid"]) for r in all_rows}
+    if labels != {True, False}:
+        err.print(
+            f"[red]Nothing to learn from[/red]: {len(rows)} usable feedback records "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}) and {len(bench_rows)} "
+            "ProactiveBench rows; the gate needs both accepted and rejected examples."
+        )
+        return 2
+    gate = train_gate(all_rows)
+    gate.meta["sources"] = {
+        "feedback_log": str(log_path) if rows else None,
+        "feedback_outcomes": counts,
+        "include_ignored": include_ignored,
+        "proactivebench_rows": len(bench_rows),
+    }
+    if bench_rows:
+        gate.meta["data_license"] = DATA_LICENSE
+        gate.meta["data_source"] = DATA_SOURCE
+    target = Path(out).expanduser() if out is not None else data_dir() / "gate_model.json"
+    gate.save(target)
+
+    table = Table(title="Gate retrained", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("feedback records", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none")
+    table.add_row("rows from the log", str(len(rows)) + (" (ignored as weak negatives)" if include_ignored else ""))
+    table.add_row("ProactiveBench rows", str(len(bench_rows)))
+    positives = sum(1 for r in all_rows if r["valid"])
+    table.add_row("accepted / all", f"{positives} / {len(all_rows)}")
+    table.add_row("features with weight", str(len(gate.weights)))
+    table.add_row("rejections weight", f"{gate.weights.get('p|rejections', 0.0):+.3f}")
+    table.add_row("version", gate.version)
+    table.add_row("written to", str(target))
+    console.print(table)
+    return 0
