@@ -67,7 +67,7 @@ class ModelEndpoint(_Settings):
 
 class Settings(_Settings):
     backend: Literal["local", "vllm"] = "local"
-    judge: Literal["none", "gate", "vllm"] = "none"
+    judge: Literal["auto", "none", "gate", "vllm"] = Field(default="auto", description='"auto": the gate for a model backend, none for the embedded rules')
     eagerness: Literal["quiet", "normal", "eager"] = Field(default="normal", description="how high the gate sets its bar")
     gate_threshold: float | None = Field(default=None, ge=0.0, le=1.0, description="overrides the eagerness bar")
     feedback_log: Path | None = None

@@ -46,12 +46,16 @@ def build_proposer(settings: Settings, notify: Notify | None = None) -> Proposer
 
 
 def build_judge(settings: Settings) -> Judge:
-    if settings.judge == "none":
+    judge = settings.judge
+    if judge == "auto":
+        # The embedded rules speak only on concrete evidence; a model's proposals need the gate.
+        judge = "gate" if settings.backend == "vllm" else "none"
+    if judge == "none":
         return AcceptAll()
     from proactive_ls.judges.gate import GateJudge
 
     gate = GateJudge(eagerness=settings.eagerness, threshold=settings.gate_threshold)
-    if settings.judge == "gate":
+    if judge == "gate":
         return gate
     from proactive_ls.judges.vllm import VllmJudge
 
