@@ -54,6 +54,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
     feedback_log: Annotated[Optional[Path], typer.Option(help="Where outcomes are written (overrides initializationOptions.feedbackLog).")] = None,
     record: Annotated[Optional[Path], typer.Option(help="Write every client message, timestamped and redacted, to this JSON Lines file.")] = None,
+    stdio: Annotated[bool, typer.Option("--stdio", hidden=True, help="Accepted for clients that pass it; stdio is the default.")] = False,
 ) -> None:
     """Speak LSP over stdio (default) or TCP."""
     _setup_logging(log_level, log_file)

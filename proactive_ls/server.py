@@ -270,7 +270,10 @@ def create_server(overrides: dict[str, Any] | None = None, record: Path | None =
     def did_change_configuration(ls: ProactiveServer, params: types.DidChangeConfigurationParams) -> None:
         raw = params.settings
         if isinstance(raw, dict):
-            raw = raw.get("proactive") or raw.get("proactive-ls") or raw
+            for section in ("proactive", "proactive-ls"):
+                if section in raw:
+                    raw = raw[section]
+                    break
         if not isinstance(raw, dict):
             ls.tell("proactive-ls settings must be an object; keeping the current ones", types.MessageType.Error)
             return

