@@ -316,7 +316,7 @@ def create_server(overrides: dict[str, Any] | None = None, record: Path | None =
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: ProactiveServer, params: types.DidSaveTextDocumentParams) -> None:
         session = ls.require_session()
-        session.runner.observe(session.documents.save(params.text_document.uri, params.text, session.clock()))
+        session.document_saved(params.text_document.uri, params.text)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ProactiveServer, params: types.DidCloseTextDocumentParams) -> None:

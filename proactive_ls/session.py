@@ -186,6 +186,11 @@ class Session:
             output_tail=clean[-OUTPUT_TAIL_CHARS:],
         )
         self.runner.observe([event])
+        self.git_files_changed()  # a command may have committed, checked out or changed files
+
+    def document_saved(self, uri: str, text: str | None) -> None:
+        self.runner.observe(self.documents.save(uri, text, self.clock()))
+        self.git_files_changed()  # a saved file changes the uncommitted diff, which no git state file shows
 
     def diagnostics_published(self, uri: str, diagnostics: list[DiagnosticInfo]) -> None:
         now = self.clock()
