@@ -178,8 +178,8 @@ class SyntaxErrorFound(EventBase):
 
     kind: Literal["syntax.error"] = "syntax.error"
     line: int = Field(ge=0, description="0-based line of the first error")
-    column: int = Field(default=0, ge=0)
-    count: int = Field(default=1, ge=1)
+    column: int = Field(default=0, ge=0, description="0-based, in the LSP position encoding (UTF-16 unless negotiated)")
+    count: int = Field(default=1, ge=1, description="syntax errors in the file")
     on_save: bool = False
     missing: str | None = Field(default=None, description="what tree-sitter reports as missing, if any")
 

@@ -68,8 +68,8 @@ class TrackedDocument:
     syntax: SyntaxDocument | None = None
     definitions: list[Definition] = field(default_factory=list)
     burst: _Burst | None = None
-    reported_error: tuple[int, int] | None = None
-    last_error: tuple[int, int] | None = None
+    reported_error: tuple[str, int, str | None] | None = None
+    last_error: tuple[str, int, str | None] | None = None
 
 
 def _untrackable(text: str, limit: int) -> str | None:
@@ -236,9 +236,11 @@ class DocumentTracker:
             doc.last_error = doc.reported_error = None
         elif persisted_only:
             # An error seen at two quiet points in a row is not a half-typed line.
-            if issue == doc.last_error and issue != doc.reported_error:
+            # Identified by the line's text, not its number: edits above an error move it.
+            key = self._error_key(doc, issue)
+            if key == doc.last_error and key != doc.reported_error:
                 events.append(self._syntax_event(doc, issue, now, on_save=False))
-            doc.last_error = issue
+            doc.last_error = key
         return events
 
     def _first_syntax_error(self, doc: TrackedDocument) -> tuple[int, int] | None:
@@ -254,8 +256,14 @@ class DocumentTracker:
         first = issues[0]
         return (first.line, first.column)
 
+    @staticmethod
+    def _error_key(doc: TrackedDocument, issue: tuple[int, int]) -> tuple[str, int, str | None]:
+        assert doc.mirror is not None and doc.syntax is not None
+        issues = doc.syntax.syntax_errors(limit=1)
+        return (doc.mirror.line_text(issue[0]).strip(), issue[1], issues[0].missing if issues else None)
+
     def _syntax_event(self, doc: TrackedDocument, issue: tuple[int, int], now: float, on_save: bool) -> SyntaxErrorFound:
-        doc.reported_error = issue
+        doc.reported_error = self._error_key(doc, issue)
         assert doc.syntax is not None
         issues = doc.syntax.syntax_errors(limit=20)
         return SyntaxErrorFound(
