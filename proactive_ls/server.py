@@ -198,7 +198,8 @@ class ProactiveServer(LanguageServer):
         endpoint = session.settings.model
         if endpoint is None:
             return ShowMarkdown(title=proposal.task, markdown=f"# {proposal.task}\n\n{proposal.message}\n")
-        return await execute_task(endpoint, proposal, session.documents.text)
+        roots = [root.as_uri() for root in session.roots]
+        return await execute_task(endpoint, proposal, session.text_for_model, workspace_roots=roots)
 
     def require_session(self) -> Session:
         if self.session is None:

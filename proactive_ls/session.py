@@ -45,7 +45,7 @@ def build_proposer(settings: Settings, notify: Notify | None = None) -> Proposer
     return VllmProposer(settings.model, fallback=local, notify=notify)
 
 
-def build_judge(settings: Settings) -> Judge:
+def build_judge(settings: Settings, notify: Notify | None = None) -> Judge:
     judge = settings.judge
     if judge == "auto":
         # The embedded rules speak only on concrete evidence; a model's proposals need the gate.
@@ -62,7 +62,7 @@ def build_judge(settings: Settings) -> Judge:
     endpoint = settings.judge_model or settings.model
     if endpoint is None:
         raise ValueError('judge "vllm" needs a "judgeModel" (or "model") setting')
-    return VllmJudge(endpoint, fallback=gate)
+    return VllmJudge(endpoint, fallback=gate, notify=notify)
 
 
 def build_redactor(settings: Settings, roots: list[Path]) -> Redactor:
@@ -116,7 +116,7 @@ class Session:
         self.engine = Engine(
             settings,
             build_proposer(settings, notify),
-            build_judge(settings),
+            build_judge(settings, notify),
             self.feedback if record_outcomes else None,
             redact=self.redactor.redact_event,
             workspace_roots=[str(r) for r in roots],
@@ -164,7 +164,7 @@ class Session:
             asyncio.ensure_future(old.aclose())
         if rebuild_judge:
             old_judge = self.engine.judge
-            self.engine.judge = build_judge(settings)
+            self.engine.judge = build_judge(settings, self.notify)
             asyncio.ensure_future(old_judge.aclose())
         new_log = settings.feedback_log_path()
         if new_log != self.feedback.path and self.engine.feedback is not None:
@@ -197,6 +197,13 @@ class Session:
         event = self.diagnostics.update(uri, diagnostics, now, display_path(uri, self.roots))
         if event is not None:
             self.runner.observe([event])
+
+    def text_for_model(self, uri: str) -> str | None:
+        """A document's text as a model may see it: None for excluded files, secrets redacted."""
+        text = self.documents.text(uri)
+        if text is None or self.redactor.is_excluded(uri):
+            return None
+        return self.redactor.redact(text)
 
     async def aclose(self) -> None:
         await self.runner.aclose()
