@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
 from proactive_ls.config import Settings, parse_settings
+from proactive_ls.engine import TickResult
 from proactive_ls.events import DiagnosticInfo, EventAdapter
 from proactive_ls.feedback.log import FeedbackLog
 from proactive_ls.proposals import Proposal
@@ -198,6 +199,33 @@ async def _noop(_: Any) -> None:
     return None
 
 
+async def advance_deadlines(
+    session: Session,
+    now: float,
+    until: float,
+    set_now: Callable[[float], None],
+    on_tick: Callable[[TickResult], Awaitable[None]],
+) -> float:
+    """Run every deadline of `session` up to `until`, in order, each at its own time; return the new now.
+
+    Shared by the engine replay and by the server's virtual clock (proactive_ls.replay_lsp), so
+    both paths step through exactly the same deadlines at exactly the same times.
+    """
+    documents, engine = session.documents, session.engine
+    while True:
+        deadlines = [d for d in (documents.next_deadline(), engine.next_deadline()) if d is not None]
+        if not deadlines or min(deadlines) > until:
+            break
+        now = max(now, min(deadlines))
+        set_now(now)
+        for event in await documents.flush_due(now):
+            engine.observe(event, now)
+        await on_tick(await engine.tick(now))
+    now = max(now, until)
+    set_now(now)
+    return now
+
+
 class Replayer:
     """Drives a Session's parts on virtual time, deadline by deadline."""
 
@@ -216,20 +244,17 @@ class Replayer:
 
     async def _advance(self, until: float) -> None:
         """Run every deadline (edit bursts, quiet periods, ignore timeouts) that falls before `until`."""
-        documents, engine = self.session.documents, self.session.engine
-        while True:
-            deadlines = [d for d in (documents.next_deadline(), engine.next_deadline()) if d is not None]
-            if not deadlines or min(deadlines) > until:
-                break
-            self.now = max(self.now, min(deadlines))
-            for event in await documents.flush_due(self.now):
-                engine.observe(event, self.now)
-            tick = await engine.tick(self.now)
+
+        def set_now(t: float) -> None:
+            self.now = t
+
+        async def collect(tick: TickResult) -> None:
             self.result.proposals.extend(tick.proposals)
             self.result.filtered += len(tick.filtered)
             for proposal in tick.proposals:
                 self.result.steps.append({"time": self.now, "proposal": proposal.wire()})
-        self.now = max(self.now, until)
+
+        await advance_deadlines(self.session, self.now, until, set_now, collect)
 
     def _apply(self, action: Any) -> None:
         s, ws, now = self.session, self.recording.workspace, self.now

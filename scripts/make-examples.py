@@ -2,15 +2,25 @@
 """Rebuild the example sessions in examples/ by running their commands for real.
 
 Each session is what an editor would have sent while a developer worked on the example's
-workspace; the terminal output in it is captured here from a real pytest run, so the replay
-parses the same text a user would see. Times are fixed so the files are reproducible.
+workspace; the terminal output in it is captured here from a real pytest run (and the
+diagnostics from Python's own compiler), so the replay parses the same text a user would see.
+Times are fixed so the files are reproducible.
+
+`recorded-session` is different: it is what `proactive-ls serve --record` wrote while this script
+drove the real server over stdio, so it is not byte-reproducible (arrival times differ); its
+`expect.json` holds the tasks the live server proposed.
+
+    python scripts/make-examples.py [NAME ...]   # default: every example
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "examples"
@@ -86,6 +96,111 @@ def quiet_editing() -> None:
     )
 
 
+COMPILE = """import json, sys
+try:
+    compile(sys.stdin.read(), sys.argv[1], "exec")
+except SyntaxError as e:
+    print(json.dumps({"line": e.lineno, "offset": e.offset, "end_line": e.end_lineno, "end_offset": e.end_offset, "msg": e.msg}))
+"""
+
+
+def python_diagnostics(text: str, name: str) -> list[dict]:
+    """What a Python language server reports for `text`: the compiler's error, as an LSP diagnostic."""
+    proc = subprocess.run([sys.executable, "-c", COMPILE, name], input=text, capture_output=True, text=True, check=True)
+    if not proc.stdout.strip():
+        return []
+    e = json.loads(proc.stdout)
+    line, start = e["line"] - 1, max(e["offset"] - 1, 0)
+    end_line = (e["end_line"] or e["line"]) - 1
+    end = e["end_offset"] - 1 if e["end_offset"] and (end_line, e["end_offset"] - 1) > (line, start) else start + 1
+    rng = {"start": {"line": line, "character": start}, "end": {"line": end_line, "character": end}}
+    return [{"range": rng, "message": e["msg"], "severity": 1, "source": "python"}]
+
+
+def errors_after_save() -> None:
+    ws = ROOT / "errors-after-save" / "workspace"
+    path = "shapes.py"
+    lines = (ws / path).read_text().splitlines(keepends=True)
+    line = next(i for i, text in enumerate(lines) if text.strip() == "return math.pi * radius ** 2")
+    old = lines[line].rstrip("\n")
+    new = "    return math.pi * (radius ** 2"
+    edited = "".join(lines[:line] + [new + "\n"] + lines[line + 1 :])
+    diagnostics = python_diagnostics(edited, path)
+    assert diagnostics, "the edited file should not compile"
+    clean = python_diagnostics("".join(lines), path)
+    assert not clean, "the example's file should compile before the edit"
+    write(
+        "errors-after-save",
+        {
+            "description": "A developer breaks a line of shapes.py; the language server reports it and the file is saved anyway.",
+            "expect": {"tasks": ["Fix the 1 error in 'shapes.py'"]},
+        },
+        [
+            {"time": T0, "action": "open", "path": path, "languageId": "python"},
+            {"time": T0 + 2.0, "action": "diagnostics", "path": path, "diagnostics": clean},
+            edit(T0 + 6.0, path, line, len(old), new),
+            {"time": T0 + 6.6, "action": "diagnostics", "path": path, "diagnostics": diagnostics},
+            {"time": T0 + 11.0, "action": "save", "path": path},
+        ],
+    )
+
+
+async def _drive_recorded_session(ws: Path, recording: Path) -> list[str]:
+    from lsprotocol import types
+
+    from proactive_ls.testing import SERVER_COMMAND, start_session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [*SERVER_COMMAND, "--record", str(recording)]
+        client = await start_session(ws, Path(tmp) / "feedback.jsonl", command=command)
+        try:
+            calc = ws / "calc.py"
+            uri = calc.as_uri()
+            item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=calc.read_text())
+            client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+            await asyncio.sleep(0.5)
+            lines = calc.read_text().splitlines()
+            line = lines.index("    return sum(values) / len(values)")
+            for version, ch in enumerate("  # mean", start=2):  # typed one key at a time at the end of the line
+                pos = types.Position(line=line, character=len(lines[line]) + version - 2)
+                change = types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=ch)
+                doc = types.VersionedTextDocumentIdentifier(uri=uri, version=version)
+                client.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change]))
+                await asyncio.sleep(0.03)
+            await asyncio.sleep(0.6)
+            client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+            await asyncio.sleep(0.6)
+            code, output = run(ws, [sys.executable, "-m", "pytest"])
+            client.protocol.notify(
+                "proactive/terminalCommand",
+                {"commandLine": "python -m pytest", "cwd": str(ws), "exitCode": code, "output": output, "durationMs": 450},
+            )
+            proposal = await client.next_proposal()
+            await asyncio.sleep(0.5)
+            return [proposal["task"]]
+        finally:
+            await client.shutdown_session()
+
+
+def recorded_session() -> None:
+    folder = ROOT / "recorded-session"
+    ws = folder / "workspace"
+    if not ws.exists():
+        shutil.copytree(ROOT / "failing-test" / "workspace", ws)
+    recording = folder / "recording.jsonl"
+    tasks = asyncio.run(_drive_recorded_session(ws, recording))
+    (folder / "expect.json").write_text(json.dumps({"tasks": tasks}, indent=2) + "\n")
+    print(f"wrote {recording}")
+
+
+BUILDERS = {
+    "failing-test": failing_test,
+    "quiet-editing": quiet_editing,
+    "errors-after-save": errors_after_save,
+    "recorded-session": recorded_session,
+}
+
 if __name__ == "__main__":
-    failing_test()
-    quiet_editing()
+    # python scripts/make-examples.py [NAME ...]: rebuild the named examples (default: all of them)
+    for name in sys.argv[1:] or list(BUILDERS):
+        BUILDERS[name]()

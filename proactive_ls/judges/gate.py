@@ -408,10 +408,10 @@ def features(
             for w in toks:
                 df[w] = df.get(w, 0) + 1
         idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
-        norm = sum(idf.get(w, math.log(2 * (n + 1))) for w in sal_task) or 1.0
+        norm = math.fsum(idf.get(w, math.log(2 * (n + 1))) for w in sal_task) or 1.0  # fsum: exact, so set order cannot change the score
 
         def ov(toks: set[str]) -> float:
-            return sum(idf[w] for w in sal_task & toks) / norm
+            return math.fsum(idf[w] for w in sal_task & toks) / norm
 
         per_event = [ov(toks) for toks in sal_events]
         ov_last = per_event[-1]
@@ -516,7 +516,7 @@ class Gate:
 
     def logit(self, feats: dict[str, float]) -> float:
         w = self.weights
-        return self.bias + sum(v * w.get(k, 0.0) for k, v in feats.items())
+        return self.bias + math.fsum(v * w.get(k, 0.0) for k, v in feats.items())  # order-independent
 
     def score(
         self,

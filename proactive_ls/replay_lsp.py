@@ -1,0 +1,377 @@
+"""Replay through the real server over stdio, on a virtual clock, so it proposes exactly what the engine replay does.
+
+The problem: the server runs on the wall clock (an EngineRunner loop that sleeps until the next
+deadline: the end of an edit burst, of a quiet period, of an unanswered proposal), while a replay
+must be fast and must give the same answer every time. Compressing time (settings divided by K,
+gaps slept for 1/K) keeps the order of deadlines only approximately: scheduling jitter of a few
+milliseconds reorders deadlines that were close, and every timestamp the server writes (event
+times, the history a proposal carries, ``createdAt``) differs from the recording.
+
+The design here makes the proposals identical *by construction*:
+
+* The server is the real one (``create_server()``: the same handlers, settings, sensing, engine,
+  judge, feedback log and ``proactive/proposal`` notifications, behind real JSON-RPC over stdio),
+  started by :data:`SERVER_COMMAND` with :func:`install_virtual_clock`, which changes one thing:
+  the session's clock is a :class:`VirtualClock` that only the client moves, and the wall-clock
+  runner loop is not started (nor git polling, which a replay does not do either).
+* The client moves the clock with the request ``proactive/replay/advance {"to": T}``. The server
+  then runs every deadline up to T in order, each at its own time, with
+  :func:`proactive_ls.replay.advance_deadlines` — the very function the engine replay runs — and
+  sends the proposals as notifications before it answers.
+* Between two advances the client sends each action as the editor would (didOpen, didChange,
+  didSave, didClose, proactive/terminalCommand, proactive/diagnostics, proactive/event). The
+  server handles those notifications in order, and each handler stamps its events with the clock,
+  which is then exactly the action's recorded time, as in the engine replay.
+
+So both replays see the same events at the same times and step the same deadlines: their
+proposals agree field for field (task, message, anchor, operation, key, createdAt and the
+observations), all but the random id. What this path adds over the engine replay is everything
+between the editor and the session: the wire format, pygls's decoding, the handlers and their
+validation, the notification the editor receives. Editors send at most 64 KiB of terminal output and
+the server keeps 500 characters of a diagnostic's message; the client sends what an editor would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pydantic.alias_generators import to_snake
+from pygls.lsp.client import LanguageClient
+
+from proactive_ls import __version__
+from proactive_ls.proposals import Proposal
+from proactive_ls.replay import (
+    ChangeAction,
+    CloseAction,
+    DiagnosticsAction,
+    EventAction,
+    OpenAction,
+    Recording,
+    ReplayResult,
+    SaveAction,
+    TerminalAction,
+    advance_deadlines,
+    load_any,
+    replay_settings,
+)
+from proactive_ls.server import MAX_OUTPUT_CHARS, ProactiveServer, _converter, create_server
+
+log = logging.getLogger(__name__)
+
+ADVANCE = "proactive/replay/advance"
+EVENT = "proactive/event"
+NOTIFY_PROPOSAL = "proactive/proposal"
+SERVER_COMMAND = [sys.executable, "-m", "proactive_ls.replay_lsp"]
+REQUEST_TIMEOUT_S = 120.0
+
+
+class ReplayError(OSError):
+    """The server process failed during a replay (the message carries the end of its stderr).
+
+    An OSError, so ``proactive-ls replay --lsp`` reports it in one line with exit code 2.
+    """
+
+
+# -- the server side ------------------------------------------------------------------------------
+
+
+@dataclass
+class VirtualClock:
+    """The session's clock in a replay: it stands still until the client moves it."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _no_wall_clock(watched_by_client: bool = False) -> None:
+    """Session.start under a virtual clock: no runner loop, no git polling (the client steps time)."""
+    return None
+
+
+def install_virtual_clock(server: ProactiveServer) -> VirtualClock:
+    """Make `server` run on a clock the client moves with ``proactive/replay/advance`` (see the module doc).
+
+    Nothing else changes: every handler, the session, the engine and the notifications are the server's.
+    """
+    clock = VirtualClock()
+    features = server.protocol.fm.features
+    initialize = features[types.INITIALIZE]
+
+    def initialize_on_virtual_time(params: types.InitializeParams) -> Any:
+        result = initialize(params)
+        session = server.session
+        if session is not None:
+            session.clock = clock
+            session.runner.clock = clock
+            session.start = _no_wall_clock  # type: ignore[method-assign]
+        return result
+
+    features[types.INITIALIZE] = initialize_on_virtual_time
+
+    @server.feature(ADVANCE)
+    async def advance(ls: ProactiveServer, params: Any) -> dict[str, Any]:
+        try:
+            to = float(params["to"])
+        except (KeyError, TypeError, ValueError):
+            from pygls.exceptions import JsonRpcInvalidParams
+
+            raise JsonRpcInvalidParams(f"{ADVANCE} takes {{\"to\": <unix seconds>}}") from None
+        session = ls.require_session()
+        proposed: list[str] = []
+        filtered = 0
+
+        def set_now(t: float) -> None:
+            clock.now = t
+
+        async def on_tick(tick: Any) -> None:
+            nonlocal filtered
+            proposed.extend(p.id for p in tick.proposals)
+            filtered += len(tick.filtered)
+            await ls.on_tick(tick)
+
+        await advance_deadlines(session, clock.now, to, set_now, on_tick)
+        return {"now": clock.now, "proposed": proposed, "filtered": filtered}
+
+    return clock
+
+
+def serve_virtual() -> None:
+    """``python -m proactive_ls.replay_lsp``: the real server over stdio, on a virtual clock."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().handlers[:] = [handler]
+    logging.getLogger().setLevel(os.environ.get("PROACTIVE_LS_LOG_LEVEL", "WARNING").upper())
+    server = create_server()
+    install_virtual_clock(server)
+    server.start_io()
+
+
+# -- the client side ------------------------------------------------------------------------------
+
+
+class ReplayClient(LanguageClient):
+    """A plain pygls client that plays the editor: it sends actions and collects proposals."""
+
+    def __init__(self) -> None:
+        super().__init__("proactive-ls-replay", __version__, converter_factory=_converter)
+        self.proposals: list[dict[str, Any]] = []
+        self.messages: list[str] = []
+        self.stderr_tail: deque[str] = deque(maxlen=40)
+        self._arrived = asyncio.Event()
+        self._stderr_task: asyncio.Task[None] | None = None
+
+        @self.feature(NOTIFY_PROPOSAL)
+        def _proposal(ls: ReplayClient, params: Any) -> None:
+            ls.proposals.append(dict(params))
+            ls._arrived.set()
+
+        @self.feature("proactive/proposalResolved")
+        def _resolved(ls: ReplayClient, params: Any) -> None:
+            return None  # an unanswered proposal became "ignored": nothing for a replay to do
+
+        @self.feature(types.WINDOW_SHOW_MESSAGE)
+        def _message(ls: ReplayClient, params: types.ShowMessageParams) -> None:
+            ls.messages.append(params.message)
+
+        @self.feature(types.WINDOW_LOG_MESSAGE)
+        def _log(ls: ReplayClient, params: types.LogMessageParams) -> None:
+            return None
+
+    async def start(self, command: list[str]) -> None:
+        await self.start_io(*command)
+        if self._server is not None and self._server.stderr is not None:
+            self._stderr_task = asyncio.create_task(self._drain(self._server.stderr))
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        # The server's stderr must be read, or a chatty server blocks on a full pipe.
+        while line := await stream.readline():
+            self.stderr_tail.append(line.decode("utf-8", "replace").rstrip())
+
+    def failure(self, what: str) -> ReplayError:
+        tail = "\n".join(self.stderr_tail) or "(nothing on stderr)"
+        return ReplayError(f"the server failed during {what}:\n{tail}")
+
+    async def request(self, method: str, params: Any) -> Any:
+        try:
+            return await asyncio.wait_for(self.protocol.send_request_async(method, params), REQUEST_TIMEOUT_S)
+        except (RuntimeError, asyncio.TimeoutError) as exc:
+            raise self.failure(f"{method} ({exc.__class__.__name__})") from exc
+
+    async def advance(self, to: float) -> dict[str, Any]:
+        return dict(await self.request(ADVANCE, {"to": to}))
+
+    async def wait_for_proposals(self, count: int, timeout: float = 30.0) -> None:
+        """Notifications are sent before the answer to an advance, but handled in their own tasks."""
+        end = time.monotonic() + timeout
+        while len(self.proposals) < count:
+            self._arrived.clear()
+            left = end - time.monotonic()
+            if left <= 0:
+                raise self.failure(f"the wait for {count} proposals (got {len(self.proposals)})")
+            try:
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except asyncio.TimeoutError:
+                continue
+
+    async def close(self) -> None:
+        try:
+            if self._server is not None and self._server.returncode is None:
+                await asyncio.wait_for(self.shutdown_async(None), 10)
+                self.exit(None)
+                await asyncio.wait_for(self._server.wait(), 10)
+        except Exception:
+            if self._server is not None and self._server.returncode is None:
+                self._server.kill()
+        finally:
+            if self._stderr_task is not None:
+                try:  # the process has ended: read what it said last (EOF comes at once)
+                    await asyncio.wait_for(asyncio.shield(self._stderr_task), 2)
+                except (asyncio.TimeoutError, Exception):
+                    self._stderr_task.cancel()
+            await self.stop()
+
+    # -- what the editor sends ----------------------------------------------------------------------
+    def send(self, action: Any, workspace: Path) -> None:
+        if isinstance(action, OpenAction):
+            text = action.text if action.text is not None else (workspace / (action.path or "")).read_text(encoding="utf-8")
+            item = types.TextDocumentItem(uri=action.resolve_uri(workspace), language_id=action.language_id, version=action.version, text=text)
+            self.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+        elif isinstance(action, ChangeAction):
+            changes: list[Any] = []
+            for c in action.changes:
+                if c.range is None:
+                    changes.append(types.TextDocumentContentChangeWholeDocument(text=c.text))
+                else:
+                    s, e = c.range["start"], c.range["end"]
+                    rng = types.Range(
+                        start=types.Position(line=s["line"], character=s.get("character", 0)),
+                        end=types.Position(line=e["line"], character=e.get("character", 0)),
+                    )
+                    changes.append(types.TextDocumentContentChangePartial(range=rng, text=c.text))
+            doc = types.VersionedTextDocumentIdentifier(uri=action.resolve_uri(workspace), version=action.version)
+            self.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=changes))
+        elif isinstance(action, SaveAction):
+            doc_id = types.TextDocumentIdentifier(uri=action.resolve_uri(workspace))
+            self.text_document_did_save(types.DidSaveTextDocumentParams(text_document=doc_id))
+        elif isinstance(action, CloseAction):
+            doc_id = types.TextDocumentIdentifier(uri=action.resolve_uri(workspace))
+            self.text_document_did_close(types.DidCloseTextDocumentParams(text_document=doc_id))
+        elif isinstance(action, TerminalAction):
+            cwd = str((workspace / action.cwd).resolve()) if action.cwd else str(workspace)
+            params = {"commandLine": action.command_line, "cwd": cwd, "exitCode": action.exit_code,
+                      "output": action.output[-MAX_OUTPUT_CHARS:], "durationMs": action.duration_ms}
+            self.protocol.notify("proactive/terminalCommand", params)
+        elif isinstance(action, DiagnosticsAction):
+            self.protocol.notify("proactive/diagnostics", {"uri": action.resolve_uri(workspace), "diagnostics": action.diagnostics})
+        elif isinstance(action, EventAction):
+            # Without "time" the server stamps the event with its clock: the action's time, as in the engine replay.
+            self.protocol.notify(EVENT, {k: v for k, v in action.event.items() if k != "time"})
+        else:  # pragma: no cover - the action union is closed
+            raise TypeError(f"cannot send {type(action).__name__}")
+
+
+def proposal_from_wire(wire: dict[str, Any]) -> Proposal:
+    """A proposal as notified (camelCase keys at the top level) back into the model."""
+    return Proposal.model_validate({to_snake(k): v for k, v in wire.items()})
+
+
+def _capabilities() -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        window=types.WindowClientCapabilities(show_document=types.ShowDocumentClientCapabilities(support=True)),
+        workspace=types.WorkspaceClientCapabilities(apply_edit=True),
+        experimental={"proactive": {"proposals": True}},
+    )
+
+
+async def replay_recording_over_lsp(
+    recording: Recording, extra_settings: dict[str, Any] | None = None, command: list[str] | None = None
+) -> ReplayResult:
+    """Replay `recording` through a server started with `command` (default :data:`SERVER_COMMAND`)."""
+    extra = dict(extra_settings or {})
+    settings = replay_settings(recording, extra)  # invalid settings fail here, as in the engine replay
+    workspace = recording.workspace
+    started = time.perf_counter()
+    result = ReplayResult(str(recording.source), start=recording.actions[0].time if recording.actions else 0.0)
+    with tempfile.TemporaryDirectory(prefix="proactive-replay-") as tmp:
+        # Outcomes (proposals left unanswered become "ignored") go to a scratch log, never the user's.
+        options = {**recording.header.settings, **extra, "feedbackLog": str(Path(tmp) / "feedback.jsonl")}
+        client = ReplayClient()
+        await client.start(command or SERVER_COMMAND)
+        try:
+            await asyncio.wait_for(
+                client.initialize_async(
+                    types.InitializeParams(
+                        process_id=os.getpid(),
+                        capabilities=_capabilities(),
+                        root_uri=workspace.as_uri(),
+                        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+                        initialization_options=options,
+                    )
+                ),
+                REQUEST_TIMEOUT_S,
+            )
+        except (RuntimeError, asyncio.TimeoutError) as exc:
+            await client.close()
+            raise client.failure("initialize") from exc
+        try:
+            client.initialized(types.InitializedParams())
+            now = (await client.advance(result.start))["now"]
+            times: dict[str, float] = {}
+            filtered = 0
+            for action in recording.actions:
+                answer = await client.advance(action.time)
+                now, filtered = answer["now"], filtered + answer["filtered"]
+                times.update(dict.fromkeys(answer["proposed"], now))
+                client.send(action, workspace)
+                result.actions += 1
+            tail = max(settings.ignore_after_s, settings.quiet_period_ms / 1000) + 1
+            answer = await client.advance(now + tail)
+            filtered += answer["filtered"]
+            status = await client.request(types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="proactive.status", arguments=[]))
+            await client.wait_for_proposals(int(status["proposed"]))
+            result.events = int(status["events"])
+            result.filtered = filtered
+            for wire in client.proposals:
+                proposal = proposal_from_wire(wire)
+                result.proposals.append(proposal)
+                result.steps.append({"time": proposal.created_at, "proposal": wire})
+            if client.messages:
+                log.info("the server said: %s", " | ".join(client.messages))
+        finally:
+            await client.close()
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+async def replay_over_lsp(path: Path, extra_settings: dict[str, Any]) -> ReplayResult:
+    """Replay a session file, a ``serve --record`` recording or a ProactiveBench trace through the real server."""
+    return await replay_recording_over_lsp(load_any(Path(path)), extra_settings)
+
+
+__all__ = [
+    "ADVANCE",
+    "EVENT",
+    "SERVER_COMMAND",
+    "ReplayError",
+    "VirtualClock",
+    "install_virtual_clock",
+    "replay_over_lsp",
+    "replay_recording_over_lsp",
+    "proposal_from_wire",
+]
+
+
+if __name__ == "__main__":
+    serve_virtual()

@@ -1,0 +1,164 @@
+"""`serve --record`: a real server session writes a redacted recording, and it replays to the same proposals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from proactive_ls.recording import recording_as_session
+from proactive_ls.replay import ReplayFormatError, Replayer, replay_file, replay_settings
+from proactive_ls.replay_lsp import replay_over_lsp
+from proactive_ls.testing import SERVER_COMMAND, ProactiveClient, start_session
+from tests.conftest import run_pytest
+
+TOKEN = "ghp_" + "Zq8" * 12  # the shape of a GitHub token: 36 characters after the prefix
+PASSWORD = "hunter2-correct-horse"
+BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+def _open(client: ProactiveClient, path: Path, text: str, language: str) -> str:
+    uri = path.as_uri()
+    item = types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+    return uri
+
+
+def _insert(client: ProactiveClient, uri: str, line: int, character: int, text: str, version: int) -> None:
+    pos = types.Position(line=line, character=character)
+    change = types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=text)
+    doc = types.VersionedTextDocumentIdentifier(uri=uri, version=version)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change]))
+
+
+def _save(client: ProactiveClient, uri: str) -> None:
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+
+def _terminal(client: ProactiveClient, command: str, cwd: Path, code: int, output: str) -> None:
+    client.protocol.notify("proactive/terminalCommand", {"commandLine": command, "cwd": str(cwd), "exitCode": code, "output": output, "durationMs": 300})
+
+
+@pytest.fixture
+async def recorded(tmp_path: Path, calc_project: Path) -> tuple[Path, list[dict]]:
+    """A real session over stdio with `serve --record`: secrets in a .env file, in its output and in a test run."""
+    import asyncio
+
+    dotenv = calc_project / ".env"
+    dotenv.write_text(f"API_TOKEN={TOKEN}\nDEBUG=1\n")
+    recording = tmp_path / "session.recording.jsonl"
+    client = await start_session(calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)])
+    try:
+        env_uri = _open(client, dotenv, dotenv.read_text(), "dotenv")
+        _insert(client, env_uri, 1, 0, f"DB_PASSWORD={PASSWORD}\n", 2)
+        _save(client, env_uri)
+        calc_uri = _open(client, calc_project / "calc.py", (calc_project / "calc.py").read_text(), "python")
+        _insert(client, calc_uri, 24, 0, "    # the mean of the values\n", 2)
+        await asyncio.sleep(0.3)
+        _save(client, calc_uri)
+        _terminal(client, "cat .env", calc_project, 0, dotenv.read_text())
+        code, output = run_pytest(calc_project)
+        assert code == 1
+        _terminal(client, "python -m pytest", calc_project, code, output + f"\nAuthorization: Bearer {BEARER}\n")
+        proposal = await client.next_proposal()
+        await asyncio.sleep(0.3)
+    finally:
+        await client.shutdown_session()
+    return recording, [proposal]
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+async def test_the_recording_is_every_client_message_timestamped_and_redacted(recorded: tuple[Path, list[dict]]) -> None:
+    recording, _ = recorded
+    raw = recording.read_text(encoding="utf-8")
+    lines = _lines(recording)
+    head, body = lines[0], lines[1:]
+    assert head["format"] == "proactive-ls/recording" and head["version"] == 1 and isinstance(head["started"], float)
+    methods = [line["message"].get("method") for line in body]
+    assert methods[:2] == ["initialize", "initialized"]
+    assert methods.count("textDocument/didOpen") == 2 and methods.count("proactive/terminalCommand") == 2
+    assert methods[-2:] == ["shutdown", "exit"]
+    times = [line["t"] for line in body]
+    assert times == sorted(times) and head["started"] <= times[0]
+
+    # No secret survives, wherever it was: in an excluded file, in its output, in a test run's output.
+    for secret in (TOKEN, PASSWORD, BEARER):
+        assert secret not in raw
+    by_method = {}
+    for line in body:
+        by_method.setdefault(line["message"].get("method"), []).append(line)
+    env_open, calc_open = by_method["textDocument/didOpen"]
+    assert env_open["excluded"] is True and env_open["message"]["params"]["textDocument"]["text"] == "\n\n"
+    assert "excluded" not in calc_open and "def average" in calc_open["message"]["params"]["textDocument"]["text"]
+    env_change = by_method["textDocument/didChange"][0]
+    assert env_change["excluded"] is True and env_change["message"]["params"]["contentChanges"][0]["text"] == "\n"
+    cat, pytest_run = by_method["proactive/terminalCommand"]
+    assert cat["message"]["params"]["output"] == "" and cat["excluded"] is True
+    output = pytest_run["message"]["params"]["output"]
+    assert "test_precedence" in output and "[REDACTED:" in output
+
+
+async def test_the_recording_replays_to_the_proposals_the_live_session_made(recorded: tuple[Path, list[dict]]) -> None:
+    recording, live = recorded
+    engine = await replay_file(recording)
+    server = await replay_over_lsp(recording, {})
+    assert [p.task for p in engine.proposals] == [p["task"] for p in live]
+    for replayed, original in zip(engine.proposals, live):
+        wire = replayed.wire()
+        for field in ("task", "message", "key", "anchor", "operation", "proposer"):
+            assert wire[field] == original[field]
+        assert [o["Event"] for o in wire["observations"]] == [o["Event"] for o in original["observations"]]
+        assert abs(wire["createdAt"] - original["createdAt"]) < 0.1
+    strip = lambda r: [{k: v for k, v in s["proposal"].items() if k != "id"} for s in r.steps]  # noqa: E731
+    assert strip(server) == strip(engine)
+
+
+async def test_the_recording_as_a_session(recorded: tuple[Path, list[dict]], tmp_path: Path, calc_project: Path) -> None:
+    recording, _ = recorded
+    session = recording_as_session(recording)
+    assert session.workspace == calc_project.resolve()
+    assert "feedbackLog" not in session.header.settings  # a replay must not write to the recorded session's log
+    assert session.header.settings["quietPeriodMs"] == 150
+    kinds = [a.action for a in session.actions]
+    assert kinds.count("open") == 2 and kinds.count("terminal") == 2 and kinds.count("save") == 2
+    assert session.header.model_extra["skipped"] == {"exit": 1, "initialized": 1, "shutdown": 1}
+
+    # The project moved: every path and URI follows it.
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(calc_project, moved)
+    relocated = recording_as_session(recording, workspace=moved)
+    settings = replay_settings(relocated)
+    result = await Replayer(relocated, settings).run()
+    [proposal] = result.proposals
+    assert proposal.anchor is not None and proposal.anchor.uri == (moved.resolve() / "tests" / "test_calc.py").as_uri()
+    assert all(str(calc_project) not in json.dumps(a.model_dump()) for a in relocated.actions)
+
+
+def test_a_torn_last_line_is_skipped_and_a_foreign_file_is_refused(tmp_path: Path) -> None:
+    recording = tmp_path / "r.jsonl"
+    head = {"format": "proactive-ls/recording", "version": 1, "started": 1.0}
+    init = {"t": 1.0, "message": {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"rootUri": tmp_path.as_uri(), "capabilities": {}}}}
+    term = {"t": 2.0, "message": {"jsonrpc": "2.0", "method": "proactive/terminalCommand", "params": {"commandLine": "make", "exitCode": 2}}}
+    recording.write_text("\n".join(json.dumps(x) for x in (head, init, term)) + '\n{"t": 3.0, "mess')
+    session = recording_as_session(recording)
+    assert [a.action for a in session.actions] == ["terminal"]
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"format": "something-else"}) + "\n")
+    with pytest.raises(ReplayFormatError, match="not a proactive-ls recording"):
+        recording_as_session(other)
+
+
+def test_replay_cli_reads_a_recording(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "recorded-session" / "recording.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "proactive_ls", "replay", "--json", str(example)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    [summary] = json.loads(proc.stdout)
+    assert summary["tasks"] == json.loads((example.parent / "expect.json").read_text())["tasks"]
