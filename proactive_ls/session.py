@@ -207,3 +207,5 @@ class Session:
 
     async def aclose(self) -> None:
         await self.runner.aclose()
+        for source in self.git:
+            source.watcher.close()  # type: ignore[attr-defined]  # ends GitPython's helper processes
