@@ -133,7 +133,7 @@ def errors_after_save() -> None:
         "errors-after-save",
         {
             "description": "A developer breaks a line of shapes.py; the language server reports it and the file is saved anyway.",
-            "expect": {"tasks": ["Fix the 1 error in 'shapes.py'"]},
+            "expect": {"tasks": ["Fix the error in 'shapes.py'"]},
         },
         [
             {"time": T0, "action": "open", "path": path, "languageId": "python"},

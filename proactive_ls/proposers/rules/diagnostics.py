@@ -37,10 +37,15 @@ def errors_after_save(ctx: ProposalContext) -> Suggestion | None:
             start=Position(line=first.line, character=first.character),
             end=Position(line=first.end_line if first.end_line is not None else first.line, character=first.end_character if first.end_character is not None else first.character),
         )
-        plural = "s" if n != 1 else ""
+        if n == 1:
+            task = f"Fix the error in '{name}'"
+            message = f"'{name}' was saved with an error at line {first.line + 1}: {first.message}. Go to it?"
+        else:
+            task = f"Fix the {n} errors in '{name}'"
+            message = f"'{name}' was saved with {n} errors; the first, at line {first.line + 1}: {first.message}. Go through them?"
         return Suggestion(
-            task=f"Fix the {n} error{plural} in '{name}'",
-            message=f"'{name}' was saved with {n} error{plural}; the first, at line {first.line + 1}: {first.message}. Go through them?",
+            task=task,
+            message=message,
             purpose="Errors remain in a file the user has just saved.",
             anchor=Anchor(uri=uri, range=rng),
             operation=OpenLocation(uri=uri, range=rng),
