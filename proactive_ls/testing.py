@@ -50,6 +50,7 @@ class ProactiveClient(LanguageClient):
         self.message_requests: list[types.ShowMessageRequestParams] = []
         self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
         self.proposals: list[dict[str, Any]] = []
+        self.registrations: list[types.Registration] = []
         self.resolved: list[dict[str, Any]] = []
         self.answer: Answer = lambda params: None
         self._arrived = asyncio.Condition()
@@ -80,7 +81,7 @@ class ProactiveClient(LanguageClient):
 
 def make_client() -> ProactiveClient:
     client = ProactiveClient()
-    ours = {types.WINDOW_SHOW_DOCUMENT, types.WINDOW_SHOW_MESSAGE, types.WINDOW_SHOW_MESSAGE_REQUEST, types.WORKSPACE_APPLY_EDIT}
+    ours = {types.CLIENT_REGISTER_CAPABILITY, types.WINDOW_SHOW_DOCUMENT, types.WINDOW_SHOW_MESSAGE, types.WINDOW_SHOW_MESSAGE_REQUEST, types.WORKSPACE_APPLY_EDIT}
     register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in ours})
 
     @client.feature("proactive/proposal")
@@ -106,6 +107,11 @@ def make_client() -> ProactiveClient:
     async def _apply(ls: ProactiveClient, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         await ls.note(ls.applied_edits, params)
         return types.ApplyWorkspaceEditResult(applied=True)
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    async def _register(ls: ProactiveClient, params: types.RegistrationParams) -> None:
+        for registration in params.registrations:
+            await ls.note(ls.registrations, registration)
 
     @client.feature(types.WINDOW_SHOW_MESSAGE)
     async def _message(ls: ProactiveClient, params: types.ShowMessageParams) -> None:
@@ -133,6 +139,7 @@ async def start_session(
     feedback_log: Path,
     *,
     experimental: bool = True,
+    watch_files: bool = False,
     settings: dict[str, Any] | None = None,
     command: list[str] | None = None,
     env: dict[str, str] | None = None,
@@ -143,7 +150,7 @@ async def start_session(
     options = {"feedbackLog": str(feedback_log), **FAST_SETTINGS, **(settings or {})}
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=capabilities(experimental),
+            capabilities=capabilities(experimental, watch_files),
             root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
             initialization_options=options,

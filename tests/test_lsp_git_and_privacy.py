@@ -49,6 +49,32 @@ async def test_a_merge_conflict_is_proposed_and_accepting_opens_the_first_marker
         await client.shutdown_session()
 
 
+async def test_a_client_that_watches_files_is_asked_to_watch_git_state_and_its_reports_are_used(tmp_path: Path) -> None:
+    repo = conflicting_repo(tmp_path)
+    # Polling is slowed 15-fold when the client watches: only the notification can make this fast.
+    client = await start_session(repo, tmp_path / "log.jsonl", watch_files=True, settings={"gitPollS": 60})
+    try:
+        registration = await client.wait_until(lambda: client.registrations[-1] if client.registrations else None)
+        assert registration.method == "workspace/didChangeWatchedFiles"
+        globs = [w["globPattern"] for w in registration.register_options["watchers"]]
+        assert "**/.git/HEAD" in globs and "**/.git/MERGE_HEAD" in globs
+        before = (await client.execute("proactive.status"))["events"]
+        git(repo, "checkout", "-q", "feature")
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=(repo / ".git" / "HEAD").as_uri(), type=types.FileChangeType.Changed)])
+        )
+        import asyncio
+
+        for _ in range(100):
+            if (await client.execute("proactive.status"))["events"] > before:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the branch switch was not noticed after the client reported the change")
+    finally:
+        await client.shutdown_session()
+
+
 async def test_secrets_typed_or_opened_never_reach_the_feedback_log(tmp_path: Path, calc_project: Path) -> None:
     log = tmp_path / "log.jsonl"
     token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
