@@ -40,6 +40,8 @@ def _root(
 
 def _setup_logging(level: str, log_file: Path | None) -> None:
     # stdout belongs to the LSP stream: logs go to stderr or a file.
+    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise typer.BadParameter(f"{level!r} is not one of debug, info, warning, error", param_hint="--log-level")
     handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
