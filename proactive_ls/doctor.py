@@ -177,7 +177,7 @@ async def run_doctor(
             slow = result.latency_s > endpoint.timeout_s / 2
             report.add("structured answer", "warn" if slow else "ok",
                        f"valid answer in {ms:.0f} ms ({result.usage.prompt_tokens} prompt, {result.usage.completion_tokens} completion tokens)",
-                       f"answers take half the timeout: raise model.timeoutS or use a smaller model" if slow else "")
+                       "answers take half the timeout: raise model.timeoutS or use a smaller model" if slow else "")
         return report
     finally:
         await client.aclose()

@@ -7,6 +7,8 @@ format, ``{"Time": ..., "Event": ...}``, through :func:`render_history`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import time as _time
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
@@ -312,7 +314,7 @@ def render_step(event: EventBase) -> dict[str, str]:
     return {"Time": render_time(event.time), "Event": event.sentence()}
 
 
-def render_history(events: list[EventBase]) -> list[dict[str, str]]:
+def render_history(events: Sequence[EventBase]) -> list[dict[str, str]]:
     """The ProactiveBench observation list: ``[{"Time": ..., "Event": ...}, ...]``."""
     return [render_step(e) for e in events]
 

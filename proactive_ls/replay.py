@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
@@ -29,7 +29,7 @@ from proactive_ls.sensing.documents import Change
 from proactive_ls.sensing.paths import path_to_uri
 from proactive_ls.session import Session
 
-FORMAT = "proactive-ls/session"
+FORMAT: Final = "proactive-ls/session"
 
 
 class _Action(BaseModel):
@@ -256,9 +256,13 @@ class Replayer:
 
         await advance_deadlines(self.session, self.now, until, set_now, collect)
 
+    def _observe(self, events: list[Any]) -> None:
+        for event in events:
+            self.session.engine.observe(event, self.now)
+
     def _apply(self, action: Any) -> None:
         s, ws, now = self.session, self.recording.workspace, self.now
-        observe = lambda events: [s.engine.observe(e, now) for e in events]  # noqa: E731
+        observe = self._observe
         if isinstance(action, OpenAction):
             uri = action.resolve_uri(ws)
             text = action.text if action.text is not None else (ws / (action.path or "")).read_text(encoding="utf-8")
@@ -289,7 +293,7 @@ class Replayer:
         started = time.perf_counter()
         # Session.terminal_command and diagnostics_published hand events to the runner; on virtual
         # time they go straight to the engine instead.
-        self.session.runner.observe = lambda events: [self.session.engine.observe(e, self.now) for e in events]  # type: ignore[method-assign]
+        self.session.runner.observe = self._observe  # type: ignore[method-assign]
         previous = self.now
         for action in self.recording.actions:
             if speed > 0 and action.time > previous:

@@ -178,14 +178,14 @@ class ProactiveServer(LanguageServer):
             if isinstance(op, ModelTask):
                 op = await self.execute_with_model(proposal)
             if isinstance(op, OpenLocation):
-                result = await self.window_show_document_async(surfaces.show_location(op))
-                return bool(getattr(result, "success", False))
+                shown = await self.window_show_document_async(surfaces.show_location(op))
+                return bool(getattr(shown, "success", False))
             if isinstance(op, ShowMarkdown):
-                result = await self.window_show_document_async(surfaces.show_markdown(proposal, op))
-                return bool(getattr(result, "success", False))
+                shown = await self.window_show_document_async(surfaces.show_markdown(proposal, op))
+                return bool(getattr(shown, "success", False))
             if isinstance(op, ApplyEdit):
-                result = await self.workspace_apply_edit_async(surfaces.apply_edit(op, self.protocol._converter))
-                return bool(getattr(result, "applied", False))
+                applied = await self.workspace_apply_edit_async(surfaces.apply_edit(op, self.protocol._converter))
+                return bool(getattr(applied, "applied", False))
         except Exception as exc:
             log.exception("carrying out %s failed", proposal.id)
             self.tell(f"proactive-ls could not carry out “{proposal.task}”: {exc}")

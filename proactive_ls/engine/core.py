@@ -112,9 +112,9 @@ class Engine:
                 result.resolved.append((proposal, "ignored"))
         if self._trigger_at is not None and now >= self._trigger_at:
             self._trigger_at = None
-            proposal = await self._ask(now, result)
-            if proposal is not None:
-                result.proposals.append(proposal)
+            made = await self._ask(now, result)
+            if made is not None:
+                result.proposals.append(made)
         return result
 
     async def _ask(self, now: float, result: TickResult) -> Proposal | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -13,13 +14,13 @@ from proactive_ls.proposals import Suggestion
 class ProposalContext:
     """What a proposer may look at: the (redacted) history and which of it is new since the last ask."""
 
-    history: list[EventBase]
-    new_events: list[EventBase]
+    history: Sequence[EventBase]
+    new_events: Sequence[EventBase]
     now: float
     workspace_roots: list[str] = field(default_factory=list)
 
     def observations(self) -> list[dict[str, str]]:
-        return render_history(self.history)
+        return render_history(list(self.history))
 
 
 @runtime_checkable

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from proactive_ls.events import DiagnosticsChanged, DocumentEdited, DocumentSaved, EventBase
 from proactive_ls.proposals import Anchor, OpenLocation, Position, Range, Suggestion
 from proactive_ls.proposers.base import ProposalContext
 from proactive_ls.proposers.rules import Rule
 
 
-def _latest(history: list[EventBase], uri: str, kind: type) -> tuple[int, EventBase] | None:
+def _latest(history: Sequence[EventBase], uri: str, kind: type) -> tuple[int, EventBase] | None:
     for i in range(len(history) - 1, -1, -1):
         event = history[i]
         if isinstance(event, kind) and event.uri == uri:

@@ -6,6 +6,8 @@ marker). The commit rule drafts a message and shows it; it never runs git.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import re
 from pathlib import Path
 
@@ -211,11 +213,11 @@ def draft_commit_message(edits: list[DocumentEdited], repo: Path, files: int, in
     return "\n".join(lines)
 
 
-def _index(history: list[EventBase], event: EventBase) -> int:
+def _index(history: Sequence[EventBase], event: EventBase) -> int:
     return next(i for i, e in enumerate(history) if e is event)
 
 
-def _latest(history: list[EventBase], kind: type, repo: str | None = None) -> EventBase | None:
+def _latest(history: Sequence[EventBase], kind: type, repo: str | None = None) -> EventBase | None:
     return next((e for e in reversed(history) if isinstance(e, kind) and (repo is None or e.repo == repo)), None)
 
 

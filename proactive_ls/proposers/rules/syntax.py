@@ -8,6 +8,8 @@ opens where the error is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from proactive_ls.events import DocumentClosed, DocumentEdited, EventBase, SyntaxErrorFound
 from proactive_ls.proposals import Anchor, OpenLocation, Range, Suggestion
 from proactive_ls.proposers.base import ProposalContext
@@ -16,7 +18,7 @@ from proactive_ls.proposers.rules import Rule
 
 
 
-def _touched_after(history: list[EventBase], event: SyntaxErrorFound) -> bool:
+def _touched_after(history: Sequence[EventBase], event: SyntaxErrorFound) -> bool:
     """Whether the document was edited or closed after the error was reported."""
     seen = False
     for e in history:
