@@ -22,9 +22,10 @@ from pydantic.alias_generators import to_camel
 
 from proactive_ls.config import Settings, parse_settings
 from proactive_ls.engine import TickResult
-from proactive_ls.events import DiagnosticInfo, EventAdapter
+from proactive_ls.events import EventAdapter
 from proactive_ls.feedback.log import FeedbackLog
 from proactive_ls.proposals import Proposal
+from proactive_ls.sensing.diagnostics import LspDiagnostic
 from proactive_ls.sensing.documents import Change
 from proactive_ls.sensing.paths import path_to_uri
 from proactive_ls.session import Session
@@ -87,7 +88,7 @@ class TerminalAction(_Action):
 
 class DiagnosticsAction(_DocAction):
     action: Literal["diagnostics"] = "diagnostics"
-    diagnostics: list[dict[str, Any]]
+    diagnostics: list[LspDiagnostic]
 
 
 class EventAction(_Action):
@@ -284,8 +285,7 @@ class Replayer:
             cwd = str((ws / action.cwd).resolve()) if action.cwd else str(ws)
             s.terminal_command(action.command_line, cwd, action.exit_code, action.output, action.duration_ms)
         elif isinstance(action, DiagnosticsAction):
-            items = [_diagnostic(d) for d in action.diagnostics]
-            s.diagnostics_published(action.resolve_uri(ws), items)
+            s.diagnostics_published(action.resolve_uri(ws), [d.info() for d in action.diagnostics])
         elif isinstance(action, EventAction):
             s.engine.observe(EventAdapter.validate_python({**action.event, "time": action.time}), now)
 
@@ -308,18 +308,6 @@ class Replayer:
         await self.session.engine.aclose()
         return self.result
 
-
-def _diagnostic(d: dict[str, Any]) -> DiagnosticInfo:
-    start, end = d["range"]["start"], d["range"]["end"]
-    return DiagnosticInfo(
-        line=start["line"],
-        character=start.get("character", 0),
-        end_line=end["line"],
-        end_character=end.get("character", 0),
-        message=d["message"],
-        source=d.get("source"),
-        severity=d.get("severity") or 1,
-    )
 
 
 def replay_settings(recording: Recording, extra: dict[str, Any] | None = None) -> Settings:

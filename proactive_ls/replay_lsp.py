@@ -274,7 +274,7 @@ class ReplayClient(LanguageClient):
                       "output": action.output[-MAX_OUTPUT_CHARS:], "durationMs": action.duration_ms}
             self.protocol.notify("proactive/terminalCommand", params)
         elif isinstance(action, DiagnosticsAction):
-            self.protocol.notify("proactive/diagnostics", {"uri": action.resolve_uri(workspace), "diagnostics": action.diagnostics})
+            self.protocol.notify("proactive/diagnostics", {"uri": action.resolve_uri(workspace), "diagnostics": [d.model_dump(by_alias=True, exclude_none=True) for d in action.diagnostics]})
         elif isinstance(action, EventAction):
             # Without "time" the server stamps the event with its clock: the action's time, as in the engine replay.
             self.protocol.notify(EVENT, {k: v for k, v in action.event.items() if k != "time"})

@@ -17,8 +17,9 @@ from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCRe
 from proactive_ls import __version__, surfaces
 from proactive_ls.config import Settings, SettingsError, parse_settings
 from proactive_ls.engine import TickResult, UnknownProposal
-from proactive_ls.events import DiagnosticInfo, EventAdapter
+from proactive_ls.events import EventAdapter
 from proactive_ls.proposals import ApplyEdit, ModelTask, OpenLocation, Proposal, ShowMarkdown
+from proactive_ls.sensing.diagnostics import LspDiagnostic
 from proactive_ls.sensing.documents import Change
 from proactive_ls.sensing.paths import uri_to_path
 from proactive_ls.session import Session
@@ -46,26 +47,9 @@ class TerminalCommandParams(_Wire):
     duration_ms: int | None = Field(default=None, ge=0)
 
 
-class _WirePosition(_Wire):
-    line: int = Field(ge=0)
-    character: int = Field(ge=0)
-
-
-class _WireRange(_Wire):
-    start: _WirePosition
-    end: _WirePosition
-
-
-class _WireDiagnostic(_Wire):
-    range: _WireRange
-    message: str
-    severity: int | None = None
-    source: str | None = None
-
-
 class DiagnosticsParams(_Wire):
     uri: str
-    diagnostics: list[_WireDiagnostic] = Field(max_length=10_000)
+    diagnostics: list[LspDiagnostic] = Field(max_length=10_000)
 
 
 # -- pygls plumbing ------------------------------------------------------------------------------
@@ -207,6 +191,11 @@ class ProactiveServer(LanguageServer):
         return self.session
 
 
+def _malformed(ls: ProactiveServer, method: str, exc: ValidationError) -> None:
+    first = exc.errors()[0]
+    ls.tell(f"proactive-ls ignored a malformed {method}: {first['msg']} at {first['loc']}")
+
+
 def _roots(params: types.InitializeParams) -> list[Path]:
     roots: list[Path] = []
     for folder in params.workspace_folders or []:
@@ -330,7 +319,7 @@ def create_server(overrides: dict[str, Any] | None = None, record: Path | None =
         try:
             p = TerminalCommandParams.model_validate(params)
         except ValidationError as exc:
-            ls.tell(f"proactive-ls ignored a malformed {TERMINAL_COMMAND}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}")
+            _malformed(ls, TERMINAL_COMMAND, exc)
             return
         ls.require_session().terminal_command(p.command_line, p.cwd, p.exit_code, p.output[-MAX_OUTPUT_CHARS:], p.duration_ms)
 
@@ -339,21 +328,9 @@ def create_server(overrides: dict[str, Any] | None = None, record: Path | None =
         try:
             p = DiagnosticsParams.model_validate(params)
         except ValidationError as exc:
-            ls.tell(f"proactive-ls ignored malformed {DIAGNOSTICS}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}")
+            _malformed(ls, DIAGNOSTICS, exc)
             return
-        items = [
-            DiagnosticInfo(
-                line=d.range.start.line,
-                character=d.range.start.character,
-                end_line=d.range.end.line,
-                end_character=d.range.end.character,
-                message=d.message[:500],
-                source=d.source,
-                severity=d.severity or 1,
-            )
-            for d in p.diagnostics
-        ]
-        ls.require_session().diagnostics_published(p.uri, items)
+        ls.require_session().diagnostics_published(p.uri, [d.info() for d in p.diagnostics])
 
     @server.feature(EVENT)
     def event(ls: ProactiveServer, params: Any) -> None:
@@ -363,7 +340,7 @@ def create_server(overrides: dict[str, Any] | None = None, record: Path | None =
             data.setdefault("time", session.clock())
             parsed = EventAdapter.validate_python(data)
         except ValidationError as exc:
-            ls.tell(f"proactive-ls ignored a malformed {EVENT}: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}")
+            _malformed(ls, EVENT, exc)
             return
         session.runner.observe([parsed])
 

@@ -9,9 +9,47 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
 from proactive_ls.events import DiagnosticInfo, DiagnosticsChanged
 
 MAX_ITEMS = 20
+MAX_MESSAGE_CHARS = 500
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class LspPosition(_Wire):
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class LspRange(_Wire):
+    start: LspPosition
+    end: LspPosition
+
+
+class LspDiagnostic(_Wire):
+    """An LSP Diagnostic as another server published it (forwarded live, or in a replayed session)."""
+
+    range: LspRange
+    message: str
+    severity: int | None = None
+    source: str | None = None
+
+    def info(self) -> DiagnosticInfo:
+        return DiagnosticInfo(
+            line=self.range.start.line,
+            character=self.range.start.character,
+            end_line=self.range.end.line,
+            end_character=self.range.end.character,
+            message=self.message[:MAX_MESSAGE_CHARS],
+            source=self.source,
+            severity=self.severity or 1,
+        )
 
 
 def _key(d: DiagnosticInfo) -> tuple[str, str | None]:
