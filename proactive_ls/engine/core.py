@@ -190,11 +190,8 @@ class Engine:
         return proposal
 
     # -- outcomes ------------------------------------------------------------------------------
-    def pending(self, uri: str | None = None) -> list[Proposal]:
-        proposals = list(self._pending.values())
-        if uri is None:
-            return proposals
-        return [p for p in proposals if (p.anchor and p.anchor.uri == uri) or getattr(p.operation, "uri", None) == uri]
+    def pending(self) -> list[Proposal]:
+        return list(self._pending.values())
 
     def get(self, proposal_id: str) -> Proposal:
         try:

@@ -69,11 +69,13 @@ class EngineRunner:
                     for event in events:
                         self.engine.observe(event, now)
             deadline = self.engine.next_deadline()
-            if deadline is not None and deadline <= now and (self._tick_task is None or self._tick_task.done()):
+            idle = self._tick_task is None or self._tick_task.done()
+            if idle and deadline is not None and deadline <= now:
                 self._tick_task = asyncio.get_running_loop().create_task(self._tick(now))
+                idle = False
             deadlines = [d for d in (s.next_deadline() for s in self.sources) if d is not None]
-            if (d := self.engine.next_deadline()) is not None and (self._tick_task is None or self._tick_task.done()):
-                deadlines.append(d)
+            if idle and deadline is not None:  # a running tick wakes the loop when it ends
+                deadlines.append(deadline)
             self._wake_at = min(deadlines, default=None)
             self._wake.clear()
             timeout = None if self._wake_at is None else max(self._wake_at - self.clock(), 0.0)
