@@ -166,11 +166,14 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """For what no message announces (a file on disk): poll until check() is truthy."""
+    """For what no message announces (a file on disk, a counter in the status): poll until check()
+    is truthy. `check` may be a coroutine function."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
         value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
         if value:
             return value
         if loop.time() > end:

@@ -55,17 +55,12 @@ async def _status(client: ProactiveClient) -> dict:
 
 async def _wait_for_decision(client: ProactiveClient, triggers: int) -> dict:
     """Wait until the engine has decided on `triggers` quiet periods (proposed, silent or blocked)."""
-    async def check() -> dict | None:
+
+    async def decided() -> dict | None:
         status = await _status(client)
         return status if status["triggers"] >= triggers else None
 
-    import asyncio
-
-    for _ in range(300):
-        if (status := await check()) is not None:
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError("the engine never decided")
+    return await eventually(decided, timeout=15)
 
 
 @pytest.fixture
