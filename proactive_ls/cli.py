@@ -60,12 +60,12 @@ def serve(
 ) -> None:
     """Speak LSP over stdio (default) or TCP."""
     _setup_logging(log_level, log_file)
-    from proactive_ls.server import create_server
+    from proactive_ls.lsp.server import create_server
 
     overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
-    server = create_server(overrides, record)
+    server = create_server(overrides)
     if record is not None:
-        from proactive_ls.recording import attach_recorder
+        from proactive_ls.lsp.recorder import attach_recorder
 
         attach_recorder(server, record)
     if tcp:
@@ -88,7 +88,7 @@ def replay(
 ) -> None:
     """Replay recorded sessions through the engine and print what it proposes."""
     _setup_logging("warning", None)
-    from proactive_ls.replay import main_replay
+    from proactive_ls.replay.cli import main_replay
 
     raise typer.Exit(main_replay(files, lsp=lsp, speed=speed, json_out=json_out, settings_file=settings, judge=judge))
 

@@ -97,12 +97,6 @@ class Settings(_Settings):
     def feedback_log_path(self) -> Path:
         return self.feedback_log or default_feedback_log()
 
-    def merged(self, changes: dict[str, Any]) -> "Settings":
-        """A new Settings with `changes` (wire names) applied on top; raises SettingsError."""
-        data = self.model_dump(by_alias=True, exclude_unset=True)
-        data.update(changes)
-        return parse_settings(data)
-
 
 class SettingsError(ValueError):
     """Invalid settings, with a message fit to show the user."""
@@ -117,6 +111,49 @@ def parse_settings(data: dict[str, Any] | None) -> Settings:
             where = ".".join(str(p) for p in err["loc"]) or "settings"
             problems.append(f"{where}: {err['msg']}")
         raise SettingsError("Invalid proactive-ls settings: " + "; ".join(problems)) from exc
+
+
+class SettingsLayers:
+    """Where the settings come from, in order: the client's options, then the command line's overrides.
+
+    The client sends its options at initialize and changes to them later; the overrides
+    (``serve --feedback-log``) always win.
+    """
+
+    SECTIONS = ("proactive", "proactive-ls")
+
+    def __init__(self, overrides: dict[str, Any] | None = None) -> None:
+        self.overrides = dict(overrides or {})
+        self.options: dict[str, Any] = {}
+
+    def initial(self, options: Any) -> tuple[Settings, str | None]:
+        """The settings at initialize, and the error to report if the client's options are invalid."""
+        self.options = dict(options) if isinstance(options, dict) else {}
+        try:
+            return parse_settings({**self.options, **self.overrides}), None
+        except SettingsError as exc:
+            return self.defaults(), str(exc)
+
+    def defaults(self) -> Settings:
+        return parse_settings(self.overrides)
+
+    def changed(self, raw: Any) -> tuple[Settings, dict[str, Any]]:
+        """The settings after a didChangeConfiguration (``{"proactive": {...}}`` or the object itself).
+
+        Returns them with the options to :meth:`commit` once they are in use; raises SettingsError.
+        """
+        if isinstance(raw, dict):
+            for section in self.SECTIONS:
+                if section in raw:
+                    raw = raw[section]
+                    break
+        if not isinstance(raw, dict):
+            raise SettingsError("proactive-ls settings must be an object")
+        options = {**self.options, **raw}
+        return parse_settings({**options, **self.overrides}), options
+
+    def commit(self, options: dict[str, Any]) -> None:
+        self.options = options
 
 
 def data_dir() -> Path:

@@ -103,19 +103,21 @@ class Verdict(_Model):
 
 
 class Proposal(_Model):
-    id: str
-    task: str
-    message: str
-    purpose: str | None = None
-    thoughts: str | None = None
-    anchor: Anchor | None = None
-    operation: Operation
-    key: str
-    proposer: str
-    model: str | None = None
-    created_at: float
-    observations: list[dict[str, str]] = Field(default_factory=list, description="the history that produced it, ProactiveBench format")
-    verdict: Verdict | None = None
+    id: str = Field(description="unique per proposal; the argument of the accept and reject commands")
+    task: str = Field(description="what accepting does, in a few words (a title)")
+    message: str = Field(description="what the user is told, ending in a question")
+    purpose: str | None = Field(default=None, description="why it may help")
+    thoughts: str | None = Field(default=None, description="the proposer's reasoning, if it gave any")
+    anchor: Anchor | None = Field(default=None, description="the document and range it concerns (for code actions)")
+    operation: Operation = Field(description="what accepting carries out (`kind`, see above)")
+    key: str = Field(description="identifies the task across proposals: a rejected key is not proposed again soon")
+    proposer: str = Field(description="`local` or the model backend")
+    model: str | None = Field(default=None, description="the model that proposed it")
+    created_at: float = Field(description="unix seconds")
+    observations: list[dict[str, str]] = Field(
+        default_factory=list, description="the history that produced it, ProactiveBench format"
+    )
+    verdict: Verdict | None = Field(default=None, description="the judge's score and reason, if a judge ran")
 
 
 def normalise_task(task: str) -> str:

@@ -1,24 +1,38 @@
-"""One editor session: settings, sensing, engine and feedback log, assembled. No LSP here.
+"""One editor session: settings, sensing, engine and feedback log, assembled, with its use cases. No LSP here.
 
-The server builds a Session when the client initializes and feeds it what the client says;
-replay builds the same Session around recorded events.
+The server builds a Session when the client initializes, turns each message into an input and
+calls :meth:`Session.apply`; the user's answers arrive as :meth:`accept`, :meth:`reject`,
+:meth:`snooze`. Replay builds the same Session on a virtual clock and applies recorded inputs.
+What accepting shows or changes in the editor goes through an :class:`Actuator` the server provides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
+from proactive_ls import __version__
 from proactive_ls.config import Settings
-from proactive_ls.engine import Engine
-from proactive_ls.engine.runner import EngineRunner, OnTick
-from proactive_ls.events import DiagnosticInfo, EventBase, TerminalCommand
+from proactive_ls.engine import Engine, TickResult, UnknownProposal
+from proactive_ls.engine.driver import Driver, OnTick, Stepper, VirtualClock, WallClock
+from proactive_ls.events import EventAdapter, EventBase, TerminalCommand
 from proactive_ls.feedback.log import FeedbackLog
+from proactive_ls.inputs import (
+    ChangeInput,
+    CloseInput,
+    DiagnosticsInput,
+    EventInput,
+    Input,
+    OpenInput,
+    SaveInput,
+    TerminalInput,
+)
 from proactive_ls.judges.base import AcceptAll, Judge
+from proactive_ls.proposals import ApplyEdit, ModelTask, OpenLocation, Proposal, ShowMarkdown
 from proactive_ls.proposers.base import Proposer
 from proactive_ls.proposers.local import LocalProposer
 from proactive_ls.sensing.diagnostics import DiagnosticsState
@@ -32,6 +46,16 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
 OUTPUT_TAIL_CHARS = 4000
+
+
+class Actuator(Protocol):
+    """What the editor does when the user accepts: each returns whether the editor did it."""
+
+    async def open_location(self, op: OpenLocation) -> bool: ...
+
+    async def show_markdown(self, proposal: Proposal, op: ShowMarkdown) -> bool: ...
+
+    async def apply_edit(self, op: ApplyEdit) -> bool: ...
 
 
 def build_proposer(settings: Settings, notify: Notify | None = None) -> Proposer:
@@ -78,7 +102,7 @@ def build_redactor(settings: Settings, roots: list[Path]) -> Redactor:
 class GitSource:
     """Polls one repository's state files at a low rate (or when the client says they changed)."""
 
-    watcher: object
+    watcher: Any  # sensing.git_state.GitWatcher, imported lazily with GitPython
     interval: float
     next_at: float = 0.0
     forced: bool = field(default=False)
@@ -88,9 +112,10 @@ class GitSource:
 
     async def flush_due(self, now: float) -> list[EventBase]:
         self.next_at = now + self.interval
-        method = self.watcher.check if self.forced else self.watcher.poll  # type: ignore[attr-defined]
+        method = self.watcher.check if self.forced else self.watcher.poll
         self.forced = False
-        return await asyncio.to_thread(method, now)
+        events: list[EventBase] = await asyncio.to_thread(method, now)
+        return events
 
 
 class Session:
@@ -101,14 +126,16 @@ class Session:
         on_tick: OnTick,
         notify: Notify | None = None,
         encoding: Encoding = "utf-16",
-        clock: Callable[[], float] = time.time,
+        driver: Driver | None = None,
         feedback: FeedbackLog | None = None,
         record_outcomes: bool = True,
+        actuator: Actuator | None = None,
     ) -> None:
         self.settings = settings
         self.roots = roots
-        self.clock = clock
+        self.driver: Driver = driver or WallClock()
         self.notify = notify
+        self.actuator = actuator
         self.redactor = build_redactor(settings, roots)
         self.diagnostics = DiagnosticsState()
         self.documents = DocumentTracker(settings, roots, self.diagnostics, encoding)
@@ -121,24 +148,30 @@ class Session:
             redact=self.redactor.redact_event,
             workspace_roots=[str(r) for r in roots],
         )
-        self.runner = EngineRunner(self.engine, on_tick, clock)
-        self.runner.sources.append(self.documents)
+        self.stepper = Stepper(self.engine, on_tick)
+        self.stepper.sources.append(self.documents)
+        self.driver.bind(self.stepper)
         self.git: list[GitSource] = []
 
-    def start(self, watched_by_client: bool = False) -> None:
-        from proactive_ls.sensing.git_state import GitWatcher, find_repositories
+    def clock(self) -> float:
+        return self.driver()
 
-        interval = self.settings.git_poll_s * (15 if watched_by_client else 1)
-        for root in self.roots:
-            for repo in find_repositories(root):
-                self.git.append(GitSource(GitWatcher(repo), interval))
-        self.runner.sources.extend(self.git)
-        self.runner.start()
+    def start(self, watched_by_client: bool = False) -> None:
+        """Start sensing what no input reports (git), on the wall clock only, and the driver."""
+        if self.driver.realtime:
+            from proactive_ls.sensing.git_state import GitWatcher, find_repositories
+
+            interval = self.settings.git_poll_s * (15 if watched_by_client else 1)
+            for root in self.roots:
+                for repo in find_repositories(root):
+                    self.git.append(GitSource(GitWatcher(repo), interval))
+            self.stepper.sources.extend(self.git)
+        self.driver.start()
 
     def git_watch_globs(self) -> list[str]:
         globs: list[str] = []
         for source in self.git:
-            globs.extend(source.watcher.watch_globs())  # type: ignore[attr-defined]
+            globs.extend(source.watcher.watch_globs())
         return sorted(set(globs))
 
     def git_files_changed(self) -> None:
@@ -146,57 +179,154 @@ class Session:
         for source in self.git:
             source.forced = True
             source.next_at = now
-        self.runner.poke(now)
+        self.driver.poke(now)
 
     def reconfigure(self, settings: Settings) -> None:
-        rebuild_proposer = (settings.backend, settings.model) != (self.settings.backend, self.settings.model)
-        rebuild_judge = (settings.judge, settings.judge_model, settings.eagerness, settings.gate_threshold) != (
-            self.settings.judge, self.settings.judge_model, self.settings.eagerness, self.settings.gate_threshold
-        )
+        """Use new settings; raises ValueError (or ImportError) when they cannot be used, keeping the old ones."""
+        proposer = build_proposer(settings, self.notify) if self._proposer_changes(settings) else None
+        judge = build_judge(settings, self.notify) if self._judge_changes(settings) else None
         self.settings = settings
         self.documents.settings = settings
         self.engine.configure(settings)
         self.redactor = build_redactor(settings, self.roots)
         self.engine.redact = self.redactor.redact_event
-        if rebuild_proposer:
+        if proposer is not None:
             old = self.engine.proposer
-            self.engine.proposer = build_proposer(settings, self.notify)
+            self.engine.proposer = proposer
             asyncio.ensure_future(old.aclose())
-        if rebuild_judge:
+        if judge is not None:
             old_judge = self.engine.judge
-            self.engine.judge = build_judge(settings, self.notify)
+            self.engine.judge = judge
             asyncio.ensure_future(old_judge.aclose())
         new_log = settings.feedback_log_path()
         if new_log != self.feedback.path and self.engine.feedback is not None:
             self.feedback = FeedbackLog(new_log)
             self.engine.feedback = self.feedback
 
-    # -- what the client reports ---------------------------------------------------------------
-    def terminal_command(self, command_line: str, cwd: str | None, exit_code: int | None, output: str, duration_ms: int | None) -> None:
+    def _proposer_changes(self, settings: Settings) -> bool:
+        return (settings.backend, settings.model) != (self.settings.backend, self.settings.model)
+
+    def _judge_changes(self, settings: Settings) -> bool:
+        def key(s: Settings) -> tuple[Any, ...]:
+            return (s.judge, s.judge_model, s.eagerness, s.gate_threshold)
+
+        return key(settings) != key(self.settings)
+
+    # -- inputs: the only way an event enters --------------------------------------------------
+    def apply(self, item: Input) -> None:
+        """Take one input from the editor (or a replay); raises ValueError for one that cannot be used."""
         now = self.clock()
-        clean = strip_ansi(output)
-        failure = parse_failure(command_line, clean, exit_code, cwd)
-        event = TerminalCommand(
+        match item:
+            case ChangeInput():
+                changes = [c.change() for c in item.changes]
+                self.driver.poke(self.documents.change(item.document_uri(), item.version, changes, now))
+            case OpenInput():
+                text = item.text if item.text is not None else ""
+                self._observe(self.documents.open(item.document_uri(), item.language_id, item.version, text, now))
+            case SaveInput():
+                self._observe(self.documents.save(item.document_uri(), item.text, now))
+                self.git_files_changed()  # a saved file changes the uncommitted diff, which no git state file shows
+            case CloseInput():
+                self._observe(self.documents.close(item.document_uri(), now))
+            case TerminalInput():
+                self._observe([self._terminal_event(item, now)])
+                self.git_files_changed()  # a command may have committed, checked out or changed files
+            case DiagnosticsInput():
+                uri = item.document_uri()
+                infos = [d.info() for d in item.diagnostics]
+                event = self.diagnostics.update(uri, infos, now, display_path(uri, self.roots))
+                if event is not None:
+                    self._observe([event])
+            case EventInput():
+                self._observe([EventAdapter.validate_python({"time": now, **item.event})])
+
+    def _observe(self, events: list[EventBase]) -> None:
+        now = self.clock()
+        for event in events:
+            self.engine.observe(event, now)
+        self.driver.poke()
+
+    def _terminal_event(self, item: TerminalInput, now: float) -> TerminalCommand:
+        clean = strip_ansi(item.output_tail())
+        return TerminalCommand(
             time=now,
-            command_line=command_line,
-            cwd=cwd,
-            exit_code=exit_code,
-            duration_ms=duration_ms,
-            failure=failure,
+            command_line=item.command_line,
+            cwd=item.cwd,
+            exit_code=item.exit_code,
+            duration_ms=item.duration_ms,
+            failure=parse_failure(item.command_line, clean, item.exit_code, item.cwd),
             output_tail=clean[-OUTPUT_TAIL_CHARS:],
         )
-        self.runner.observe([event])
-        self.git_files_changed()  # a command may have committed, checked out or changed files
 
-    def document_saved(self, uri: str, text: str | None) -> None:
-        self.runner.observe(self.documents.save(uri, text, self.clock()))
-        self.git_files_changed()  # a saved file changes the uncommitted diff, which no git state file shows
+    async def advance(self, until: float) -> list[TickResult]:
+        """On a virtual clock: run every deadline up to `until`, in order; what each tick gave."""
+        if not isinstance(self.driver, VirtualClock):
+            raise RuntimeError("only a session on a virtual clock can be advanced")
+        return await self.driver.advance(until)
 
-    def diagnostics_published(self, uri: str, diagnostics: list[DiagnosticInfo]) -> None:
+    # -- use cases: the user's answers ---------------------------------------------------------
+    def pending(self) -> list[Proposal]:
+        return self.engine.pending()
+
+    async def accept(self, proposal_id: str) -> dict[str, Any]:
+        """Record an accept and carry it out; the record says why when the carry-out failed.
+
+        Raises UnknownProposal when the id is not pending.
+        """
         now = self.clock()
-        event = self.diagnostics.update(uri, diagnostics, now, display_path(uri, self.roots))
-        if event is not None:
-            self.runner.observe([event])
+        proposal = self.engine.claim(proposal_id, "accepted", now)
+        applied, failure = False, None
+        try:
+            applied = await self._carry_out(proposal)
+            if not applied:
+                failure = "the editor did not carry it out"
+        except Exception as exc:
+            log.exception("carrying out %s failed", proposal.id)
+            failure = str(exc) or exc.__class__.__name__
+            if self.notify is not None:
+                self.notify(f"proactive-ls could not carry out “{proposal.task}”: {failure}")
+        detail = None if failure is None else f"not carried out: {failure}"
+        await self.engine.record(proposal, "accepted", now, detail)
+        return {"id": proposal.id, "outcome": "accepted", "operation": proposal.operation.kind, "applied": applied}
+
+    async def reject(self, proposal_id: str) -> dict[str, Any]:
+        proposal = await self.engine.resolve(proposal_id, "rejected", self.clock())
+        return {"id": proposal.id, "outcome": "rejected"}
+
+    async def not_now(self, proposal_id: str) -> Proposal:
+        """The user waved this one proposal away without judging it."""
+        return await self.engine.resolve(proposal_id, "snoozed", self.clock(), detail="not now")
+
+    async def snooze(self, minutes: float) -> list[Proposal]:
+        """Silence proposals for a while; returns the pending ones, now recorded as snoozed."""
+        return await self.engine.snooze(minutes, self.clock())
+
+    def status(self) -> dict[str, Any]:
+        return {**self.engine.status(self.clock()), "version": __version__, "documents": len(self.documents.docs)}
+
+    async def _carry_out(self, proposal: Proposal) -> bool:
+        """Do what accepting means. Only ever called after the user accepted."""
+        op = proposal.operation
+        if isinstance(op, ModelTask):
+            op = await self._execute_with_model(proposal)
+        if self.actuator is None:
+            raise RuntimeError("this session has no editor to carry out proposals")
+        if isinstance(op, OpenLocation):
+            return await self.actuator.open_location(op)
+        if isinstance(op, ShowMarkdown):
+            return await self.actuator.show_markdown(proposal, op)
+        if isinstance(op, ApplyEdit):
+            return await self.actuator.apply_edit(op)
+        return False
+
+    async def _execute_with_model(self, proposal: Proposal) -> ShowMarkdown | ApplyEdit:
+        from proactive_ls.executor import execute_task
+
+        endpoint = self.settings.model
+        if endpoint is None:
+            return ShowMarkdown(title=proposal.task, markdown=f"# {proposal.task}\n\n{proposal.message}\n")
+        roots = [root.as_uri() for root in self.roots]
+        return await execute_task(endpoint, proposal, self.text_for_model, workspace_roots=roots)
 
     def text_for_model(self, uri: str) -> str | None:
         """A document's text as a model may see it: None for excluded files, secrets redacted."""
@@ -206,6 +336,10 @@ class Session:
         return self.redactor.redact(text)
 
     async def aclose(self) -> None:
-        await self.runner.aclose()
+        await self.driver.aclose()
+        await self.engine.aclose()
         for source in self.git:
-            source.watcher.close()  # type: ignore[attr-defined]  # ends GitPython's helper processes
+            source.watcher.close()  # ends GitPython's helper processes
+
+
+__all__ = ["Actuator", "GitSource", "Session", "UnknownProposal", "build_judge", "build_proposer", "build_redactor"]

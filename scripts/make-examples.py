@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from proactive_ls.lsp import protocol
+
 ROOT = Path(__file__).resolve().parent.parent / "examples"
 T0 = 1_764_000_000.0  # a fixed start time
 
@@ -148,7 +150,7 @@ def errors_after_save() -> None:
 async def _drive_recorded_session(ws: Path, recording: Path) -> list[str]:
     from lsprotocol import types
 
-    from proactive_ls.testing import SERVER_COMMAND, start_session
+    from tests.lsp_client import SERVER_COMMAND, start_session
 
     with tempfile.TemporaryDirectory() as tmp:
         command = [*SERVER_COMMAND, "--record", str(recording)]
@@ -172,7 +174,7 @@ async def _drive_recorded_session(ws: Path, recording: Path) -> list[str]:
             await asyncio.sleep(0.6)
             code, output = run(ws, [sys.executable, "-m", "pytest"])
             client.protocol.notify(
-                "proactive/terminalCommand",
+                protocol.TERMINAL_COMMAND,
                 {"commandLine": "python -m pytest", "cwd": str(ws), "exitCode": code, "output": output, "durationMs": 450},
             )
             proposal = await client.next_proposal()

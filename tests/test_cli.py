@@ -12,6 +12,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from proactive_ls.lsp import protocol
 from tests.conftest import EXAMPLES
 
 CLI = [sys.executable, "-m", "proactive_ls"]
@@ -69,7 +70,7 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
         result = await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri()))
         assert result.server_info.name == "proactive-ls"
         client.initialized(types.InitializedParams())
-        status = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="proactive.status", arguments=[]))
+        status = await client.workspace_execute_command_async(types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[]))
         assert status["feedbackLog"] == str(tmp_path / "log.jsonl")  # --feedback-log wins
         await client.shutdown_async(None)
     finally:

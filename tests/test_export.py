@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from proactive_ls.lsp import protocol
 from proactive_ls.events import Observation
 from proactive_ls.feedback.export import ExportStats, export_rows, main_export, prompt_messages, read_records
 from proactive_ls.judges.gate_train import feedback_rows, load_reward_rows, main_train_gate, train_gate
 from proactive_ls.llm.prompt import SYSTEM_PROMPT, Transcript
 from proactive_ls.llm.schema import parse_answer
-from proactive_ls.testing import eventually, read_log, start_session
+from tests.lsp_client import eventually, read_log, start_session
 from tests.conftest import EXAMPLES, SHARED, run_pytest
 
 PROACTIVEBENCH_KEYS = {"obs", "pred_task", "valid", "help_needed", "annotation", "category"}
@@ -39,16 +40,16 @@ async def _session(project: Path, log: Path) -> list[str]:
     """Accept one proposal, reject another, leave a third unanswered until it is recorded as ignored."""
     client = await start_session(project, log, settings={"ignoreAfterS": 1.5})
     notify = lambda code, out: client.protocol.notify(  # noqa: E731
-        "proactive/terminalCommand", {"commandLine": "python -m pytest", "cwd": str(project), "exitCode": code, "output": out}
+        protocol.TERMINAL_COMMAND, {"commandLine": "python -m pytest", "cwd": str(project), "exitCode": code, "output": out}
     )
     try:
         code, output = run_pytest(project)
         notify(code, output)
         first = await client.next_proposal()
-        await client.execute("proactive.accept", first["id"])
+        await client.execute(protocol.COMMAND_ACCEPT, first["id"])
         notify(*_failing(project, "test_other", "assert 1 == 2"))
         second = await client.next_proposal()
-        await client.execute("proactive.reject", second["id"])
+        await client.execute(protocol.COMMAND_REJECT, second["id"])
         notify(*_failing(project, "test_third", "assert 2 == 3"))
         third = await client.next_proposal()
         await eventually(lambda: len(read_log(log)) == 3, timeout=15)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from proactive_ls.testing import eventually, read_log, start_session
+from proactive_ls.lsp import protocol
+from tests.lsp_client import eventually, read_log, start_session
 from tests.conftest import run_pytest
 
 
@@ -35,13 +36,13 @@ async def test_a_merge_conflict_is_proposed_and_accepting_opens_the_first_marker
     repo = conflicting_repo(tmp_path)
     client = await start_session(repo, tmp_path / "log.jsonl", settings={"gitPollS": 0.2})
     try:
-        assert await client.execute("proactive.status")  # the session started watching
+        assert await client.execute(protocol.COMMAND_STATUS)  # the session started watching
         merge = git(repo, "merge", "feature", check=False)
         assert merge.returncode != 0 and "CONFLICT" in merge.stdout
         proposal = await client.next_proposal(timeout=20)
         assert proposal["task"] == "Resolve the merge conflicts in 1 file"
         assert "'app.py'" in " ".join(o["Event"] for o in proposal["observations"])
-        await client.execute("proactive.accept", proposal["id"])
+        await client.execute(protocol.COMMAND_ACCEPT, proposal["id"])
         shown = await client.wait_until(lambda: client.shown_documents[-1] if client.shown_documents else None)
         marker_line = (repo / "app.py").read_text().splitlines().index("<<<<<<< HEAD")
         assert shown.uri == (repo / "app.py").as_uri() and shown.selection.start.line == marker_line
@@ -58,14 +59,14 @@ async def test_a_client_that_watches_files_is_asked_to_watch_git_state_and_its_r
         assert registration.method == "workspace/didChangeWatchedFiles"
         globs = [w["globPattern"] for w in registration.register_options["watchers"]]
         assert "**/.git/HEAD" in globs and "**/.git/MERGE_HEAD" in globs
-        before = (await client.execute("proactive.status"))["events"]
+        before = (await client.execute(protocol.COMMAND_STATUS))["events"]
         git(repo, "checkout", "-q", "feature")
         client.workspace_did_change_watched_files(
             types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=(repo / ".git" / "HEAD").as_uri(), type=types.FileChangeType.Changed)])
         )
 
         async def noticed() -> bool:
-            return (await client.execute("proactive.status"))["events"] > before
+            return (await client.execute(protocol.COMMAND_STATUS))["events"] > before
 
         await eventually(noticed, timeout=5)  # the slowed polling alone would take 15 minutes
     finally:
@@ -93,7 +94,7 @@ async def test_secrets_typed_or_opened_never_reach_the_feedback_log(tmp_path: Pa
         client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=calc_uri)))
         code, output = run_pytest(calc_project)
         # The command echoes both secrets, as a careless debugging print would.
-        client.protocol.notify("proactive/terminalCommand", {"commandLine": f"TOKEN={token} pytest", "cwd": str(calc_project), "exitCode": code, "output": f"token={token}\nDATABASE_PASSWORD={env_secret}\n{output}"})
+        client.protocol.notify(protocol.TERMINAL_COMMAND, {"commandLine": f"TOKEN={token} pytest", "cwd": str(calc_project), "exitCode": code, "output": f"token={token}\nDATABASE_PASSWORD={env_secret}\n{output}"})
         proposal = await client.next_proposal()
         await client.wait_until(lambda: client.resolved)  # recorded as ignored
         text = log.read_text()

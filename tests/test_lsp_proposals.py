@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from proactive_ls.testing import ProactiveClient, eventually, read_log, start_session
+from proactive_ls.lsp import protocol
+from tests.lsp_client import ProactiveClient, eventually, read_log, start_session
 from tests.conftest import run_pytest
 
 
@@ -37,7 +38,7 @@ def _save(client: ProactiveClient, uri: str) -> None:
 
 def _terminal(client: ProactiveClient, command: str, cwd: Path, exit_code: int, output: str) -> None:
     client.protocol.notify(
-        "proactive/terminalCommand",
+        protocol.TERMINAL_COMMAND,
         {"commandLine": command, "cwd": str(cwd), "exitCode": exit_code, "output": output, "durationMs": 480},
     )
 
@@ -50,7 +51,7 @@ def _command(action: types.CodeAction | types.Command) -> tuple[str, list]:
 
 
 async def _status(client: ProactiveClient) -> dict:
-    return await client.execute("proactive.status")
+    return await client.execute(protocol.COMMAND_STATUS)
 
 
 async def _wait_for_decision(client: ProactiveClient, triggers: int) -> dict:
@@ -96,14 +97,14 @@ async def test_failed_test_run_is_proposed_accepted_and_logged(tmp_path: Path, c
             types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=test_uri), range=here, context=types.CodeActionContext(diagnostics=[]))
         )
         commands = [_command(a) for a in actions or []]
-        assert ("proactive.accept", [proposal["id"]]) in commands
-        assert ("proactive.reject", [proposal["id"]]) in commands
+        assert (protocol.COMMAND_ACCEPT, [proposal["id"]]) in commands
+        assert (protocol.COMMAND_REJECT, [proposal["id"]]) in commands
         elsewhere = await client.text_document_code_action_async(
             types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri), range=here, context=types.CodeActionContext(diagnostics=[]))
         )
         assert not elsewhere
 
-        result = await client.execute("proactive.accept", proposal["id"])
+        result = await client.execute(protocol.COMMAND_ACCEPT, proposal["id"])
         assert result == {"id": proposal["id"], "outcome": "accepted", "operation": "open_location", "applied": True}
         shown = client.shown_documents[-1]
         assert shown.uri == test_uri
@@ -171,7 +172,7 @@ async def test_a_rejected_task_is_not_proposed_again(tmp_path: Path, calc_projec
         code, output = failing_run
         _terminal(client, "python -m pytest", calc_project, code, output)
         first = await client.next_proposal()
-        assert await client.execute("proactive.reject", first["id"]) == {"id": first["id"], "outcome": "rejected"}
+        assert await client.execute(protocol.COMMAND_REJECT, first["id"]) == {"id": first["id"], "outcome": "rejected"}
 
         triggers = (await _status(client))["triggers"]
         _terminal(client, "python -m pytest", calc_project, code, output)
@@ -186,7 +187,7 @@ async def test_a_rejected_task_is_not_proposed_again(tmp_path: Path, calc_projec
         assert "test_other" in second["task"]
         assert [r["outcome"] for r in read_log(log)] == ["rejected"]
         with pytest.raises(Exception, match="no pending proposal"):
-            await client.execute("proactive.accept", first["id"])
+            await client.execute(protocol.COMMAND_ACCEPT, first["id"])
     finally:
         await client.shutdown_session()
 
@@ -198,7 +199,7 @@ async def test_snooze_silences_and_records_pending_proposals(tmp_path: Path, cal
         code, output = failing_run
         _terminal(client, "python -m pytest", calc_project, code, output)
         proposal = await client.next_proposal()
-        status = await client.execute("proactive.snooze", 5)
+        status = await client.execute(protocol.COMMAND_SNOOZE, 5)
         assert status["snoozedUntil"] is not None and status["snoozed"] == 1 and status["pending"] == 0
         resolved = await client.wait_until(lambda: client.resolved[-1] if client.resolved else None)
         assert resolved == {"id": proposal["id"], "outcome": "snoozed"}
@@ -213,7 +214,7 @@ async def test_snooze_silences_and_records_pending_proposals(tmp_path: Path, cal
         records = read_log(log)
         assert [(r["outcome"], r["detail"]) for r in records] == [("snoozed", "snoozed for 5 minutes")]
         with pytest.raises(Exception, match="minutes"):
-            await client.execute("proactive.snooze", "forever")
+            await client.execute(protocol.COMMAND_SNOOZE, "forever")
     finally:
         await client.shutdown_session()
 
@@ -242,7 +243,7 @@ async def test_ordinary_edits_and_saves_propose_nothing(tmp_path: Path, calc_pro
         for version, text in enumerate(["# a comment\n", "# another\n"], start=2):
             _type(client, uri, 2, 0, text, version)
         _save(client, uri)
-        client.protocol.notify("proactive/diagnostics", {"uri": uri, "diagnostics": []})
+        client.protocol.notify(protocol.DIAGNOSTICS, {"uri": uri, "diagnostics": []})
         code, output = run_pytest(calc_project, "-k", "addition")
         assert code == 0
         _terminal(client, "python -m pytest -k addition", calc_project, code, output)
@@ -266,12 +267,12 @@ async def test_errors_left_after_a_save_are_proposed(tmp_path: Path, calc_projec
             {"range": {"start": {"line": 20, "character": 4}, "end": {"line": 20, "character": 9}}, "message": "\"totl\" is not defined", "severity": 1, "source": "Pyright"},
             {"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 3}}, "message": "unused import", "severity": 2, "source": "Pyright"},
         ]
-        client.protocol.notify("proactive/diagnostics", {"uri": uri, "diagnostics": diagnostics})
+        client.protocol.notify(protocol.DIAGNOSTICS, {"uri": uri, "diagnostics": diagnostics})
         _save(client, uri)
         proposal = await client.next_proposal()
         assert proposal["task"] == "Fix the 2 errors in 'calc.py'"
         assert proposal["anchor"]["range"]["start"] == {"line": 11, "character": 12}
-        await client.execute("proactive.accept", proposal["id"])
+        await client.execute(protocol.COMMAND_ACCEPT, proposal["id"])
         shown = await client.wait_until(lambda: client.shown_documents[-1] if client.shown_documents else None)
         assert shown.uri == uri and shown.selection.start.line == 11
     finally:
@@ -287,7 +288,7 @@ async def test_invalid_settings_are_reported_and_the_server_keeps_serving(tmp_pa
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"proactive": {"backend": "gpt"}}))
         second = await client.wait_until(lambda: [m for m in client.messages if m.type == types.MessageType.Error][1:])
         assert "backend" in second[0].message and "keeping the current settings" in second[0].message
-        client.protocol.notify("proactive/terminalCommand", {"cwd": 3})
+        client.protocol.notify(protocol.TERMINAL_COMMAND, {"cwd": 3})
         third = await client.wait_until(lambda: [m for m in client.messages if "terminalCommand" in m.message])
         assert "malformed" in third[0].message
         # Still serving: a valid configuration change and a failing run give a proposal.

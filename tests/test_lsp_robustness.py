@@ -6,7 +6,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from proactive_ls.testing import read_log, start_session
+from proactive_ls.lsp import protocol
+from tests.lsp_client import read_log, start_session
 from tests.conftest import run_pytest
 
 
@@ -17,11 +18,11 @@ async def test_garbage_on_the_wire_does_not_stop_the_server(tmp_path: Path, calc
         for body in (b"{not json", b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": 7}}', b"\xff\xfe\x00"):
             stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         await stdin.drain()
-        status = await client.execute("proactive.status")
+        status = await client.execute(protocol.COMMAND_STATUS)
         assert status["pending"] == 0
         # And it still does its job.
         code, output = run_pytest(calc_project)
-        client.protocol.notify("proactive/terminalCommand", {"commandLine": "pytest", "cwd": str(calc_project), "exitCode": code, "output": output})
+        client.protocol.notify(protocol.TERMINAL_COMMAND, {"commandLine": "pytest", "cwd": str(calc_project), "exitCode": code, "output": output})
         assert "test_precedence" in (await client.next_proposal())["task"]
     finally:
         await client.shutdown_session()
@@ -50,7 +51,7 @@ async def test_huge_and_binary_documents_are_tracked_without_their_content(tmp_p
                 content_changes=[types.TextDocumentContentChangeWholeDocument(text="z")],
             )
         )
-        status = await client.execute("proactive.status")
+        status = await client.execute(protocol.COMMAND_STATUS)
         assert status["documents"] == 2 and status["proposed"] == 0
         assert read_log(log) == []
     finally:

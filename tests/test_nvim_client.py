@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from proactive_ls.lsp import protocol
+
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN = REPO / "client-nvim"
 T = TypeVar("T")
@@ -25,9 +27,9 @@ T = TypeVar("T")
 
 def _server_problem() -> str | None:
     try:
-        import proactive_ls.server  # noqa: F401
+        import proactive_ls.lsp.server  # noqa: F401
     except Exception as exc:  # the server is another module's job; say why it is missing
-        return f"proactive_ls.server is not importable yet ({type(exc).__name__}: {exc})"
+        return f"proactive_ls.lsp.server is not importable yet ({type(exc).__name__}: {exc})"
     return None
 
 
@@ -230,7 +232,7 @@ def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(tmp_p
 
     status = wait_for(lambda: ed.lua(
         "local s; require('proactive').status(function(st) _G.status = st end); return _G.status"
-    ), what="proactive.status")
+    ), what=protocol.COMMAND_STATUS)
     assert status["accepted"] == 1 and status["pending"] == 0
 
 

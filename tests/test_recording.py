@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from proactive_ls.recording import recording_as_session
-from proactive_ls.replay import ReplayFormatError, Replayer, replay_file, replay_settings
-from proactive_ls.replay_lsp import replay_over_lsp
-from proactive_ls.testing import SERVER_COMMAND, ProactiveClient, start_session
+from proactive_ls.lsp import protocol
+from proactive_ls.replay.engine import Replayer, replay_file, replay_settings
+from proactive_ls.replay.format import ReplayFormatError
+from proactive_ls.replay.loaders import recording_as_session
+from proactive_ls.replay.over_lsp import replay_over_lsp
+from tests.lsp_client import SERVER_COMMAND, ProactiveClient, start_session
 from tests.conftest import run_pytest
 
 TOKEN = "ghp_" + "Zq8" * 12  # the shape of a GitHub token: 36 characters after the prefix
@@ -41,7 +43,7 @@ def _save(client: ProactiveClient, uri: str) -> None:
 
 
 def _terminal(client: ProactiveClient, command: str, cwd: Path, code: int, output: str) -> None:
-    client.protocol.notify("proactive/terminalCommand", {"commandLine": command, "cwd": str(cwd), "exitCode": code, "output": output, "durationMs": 300})
+    client.protocol.notify(protocol.TERMINAL_COMMAND, {"commandLine": command, "cwd": str(cwd), "exitCode": code, "output": output, "durationMs": 300})
 
 
 @pytest.fixture
@@ -84,7 +86,7 @@ async def test_the_recording_is_every_client_message_timestamped_and_redacted(re
     assert head["format"] == "proactive-ls/recording" and head["version"] == 1 and isinstance(head["started"], float)
     methods = [line["message"].get("method") for line in body]
     assert methods[:2] == ["initialize", "initialized"]
-    assert methods.count("textDocument/didOpen") == 2 and methods.count("proactive/terminalCommand") == 2
+    assert methods.count("textDocument/didOpen") == 2 and methods.count(protocol.TERMINAL_COMMAND) == 2
     assert methods[-2:] == ["shutdown", "exit"]
     times = [line["t"] for line in body]
     assert times == sorted(times) and head["started"] <= times[0]
@@ -100,7 +102,7 @@ async def test_the_recording_is_every_client_message_timestamped_and_redacted(re
     assert "excluded" not in calc_open and "def average" in calc_open["message"]["params"]["textDocument"]["text"]
     env_change = by_method["textDocument/didChange"][0]
     assert env_change["excluded"] is True and env_change["message"]["params"]["contentChanges"][0]["text"] == "\n"
-    cat, pytest_run = by_method["proactive/terminalCommand"]
+    cat, pytest_run = by_method[protocol.TERMINAL_COMMAND]
     assert cat["message"]["params"]["output"] == "" and cat["excluded"] is True
     output = pytest_run["message"]["params"]["output"]
     assert "test_precedence" in output and "[REDACTED:" in output
@@ -146,7 +148,7 @@ def test_a_torn_last_line_is_skipped_and_a_foreign_file_is_refused(tmp_path: Pat
     recording = tmp_path / "r.jsonl"
     head = {"format": "proactive-ls/recording", "version": 1, "started": 1.0}
     init = {"t": 1.0, "message": {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"rootUri": tmp_path.as_uri(), "capabilities": {}}}}
-    term = {"t": 2.0, "message": {"jsonrpc": "2.0", "method": "proactive/terminalCommand", "params": {"commandLine": "make", "exitCode": 2}}}
+    term = {"t": 2.0, "message": {"jsonrpc": "2.0", "method": protocol.TERMINAL_COMMAND, "params": {"commandLine": "make", "exitCode": 2}}}
     recording.write_text("\n".join(json.dumps(x) for x in (head, init, term)) + '\n{"t": 3.0, "mess')
     session = recording_as_session(recording)
     assert [a.action for a in session.actions] == ["terminal"]

@@ -1,5 +1,5 @@
 """Replay: every shipped example and every ProactiveBench trace gives the same proposals through the
-engine on virtual time and through the real server over stdio (proactive_ls.replay_lsp)."""
+engine on virtual time and through the real server over stdio (proactive_ls.replay.over_lsp)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from proactive_ls.replay import ReplayResult, load_any, replay_file
-from proactive_ls.replay_lsp import replay_over_lsp
+from proactive_ls.replay.engine import ReplayResult, replay_file
+from proactive_ls.replay.loaders import load_any
+from proactive_ls.replay.over_lsp import replay_over_lsp
 from tests.conftest import EXAMPLES, SHARED
 
 SESSIONS = sorted(EXAMPLES.glob("*/session.jsonl"))
@@ -170,7 +171,7 @@ def test_a_trace_keeps_its_steps_in_file_order() -> None:
 
 
 async def test_a_server_that_dies_is_reported_with_its_stderr() -> None:
-    from proactive_ls.replay_lsp import ReplayError, replay_recording_over_lsp
+    from proactive_ls.replay.over_lsp import ReplayError, replay_recording_over_lsp
 
     recording = load_any(EXAMPLES / "failing-test" / "session.jsonl")
     command = [sys.executable, "-c", "import sys; print('no server here', file=sys.stderr); sys.exit(3)"]

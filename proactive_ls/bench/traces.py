@@ -2,7 +2,7 @@
 
 A trace file (``test_data/<name>.json`` or ``agent_traces/<model>/<name>.json``) is a list of steps
 ``{"observation": {"time": "<unix seconds>", "event": "<sentence>"}, "agent_response": ..., ...}``.
-Here a trace becomes a replay :class:`~proactive_ls.replay.Recording` (one ``event`` action per step,
+Here a trace becomes a replay :class:`~proactive_ls.replay.format.Recording` (one ``event`` action per step,
 an :class:`~proactive_ls.events.Observation`), and the helpers below read what the benchmark needs.
 
 Two facts of the data decide how steps are counted (docs/evaluation.md, "ProactiveBench"):
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proactive_ls.replay import EventAction, Header, Recording, ReplayFormatError
+from proactive_ls.inputs import EventInput, Input
+from proactive_ls.replay.format import Header, Recording, ReplayFormatError
 
 SPLITS_FILE = "splits.json"
 SPLIT_NAMES = ("real_average", "real_coding", "real_writing")
@@ -115,12 +116,12 @@ def trace_as_recording(path: Path) -> Recording:
     """A trace as a replay session: one Observation event per step, at the step's time, in file order."""
     path = Path(path)
     steps = load_trace(path)
-    actions: list[EventAction] = []
+    actions: list[Input] = []
     previous = float("-inf")
     for step in steps:
         t = max(step.time, previous)  # a step recorded earlier than its predecessor keeps the order
         previous = t
-        actions.append(EventAction(time=t, event={"kind": "observation", "text": step.event}))
+        actions.append(EventInput(time=t, event={"kind": "observation", "text": step.event}))
     header = Header(
         description=f"ProactiveBench trace {path.stem} ({len(steps)} steps)",
         workspace=".",

@@ -201,11 +201,25 @@ class Engine:
 
     async def resolve(self, proposal_id: str, outcome: Outcome, now: float, detail: str | None = None) -> Proposal:
         """Record the user's answer; the record is durable when this returns."""
+        proposal = self.claim(proposal_id, outcome, now)
+        await self.record(proposal, outcome, now, detail)
+        return proposal
+
+    def claim(self, proposal_id: str, outcome: Outcome, now: float) -> Proposal:
+        """Take the answer to a pending proposal (it is no longer pending); :meth:`record` writes it.
+
+        Split from :meth:`resolve` for an accept, whose record waits for the carry-out so it can
+        say why the carry-out failed.
+        """
         proposal = self.get(proposal_id)
-        await self._settle(proposal, outcome, now, detail)
+        self._count(proposal, outcome, now)
         if outcome == "rejected":
             self.policy.rejected(proposal.key, now)
         return proposal
+
+    async def record(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+        """Write the outcome to the feedback log; durable when this returns."""
+        await self._write(proposal, outcome, now, detail)
 
     async def snooze(self, minutes: float, now: float) -> list[Proposal]:
         """Silence proposals for a while; the pending ones are recorded as snoozed."""
@@ -216,12 +230,15 @@ class Engine:
         return snoozed
 
     async def _settle(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+        self._count(proposal, outcome, now)
+        await self._write(proposal, outcome, now, detail)
+
+    def _count(self, proposal: Proposal, outcome: Outcome, now: float) -> None:
         self._pending.pop(proposal.id, None)
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
         note = getattr(self.judge, "note_outcome", None)
         if note is not None:  # judges that learn from the user's recent answers (the gate)
             note(outcome, now)
-        await self._write(proposal, outcome, now, detail)
 
     async def _write(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
         if self.feedback is None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from lsprotocol import types
 
-from proactive_ls.testing import ProactiveClient, eventually, read_log, start_session
+from proactive_ls.lsp import protocol
+from tests.lsp_client import ProactiveClient, eventually, read_log, start_session
 
 from .conftest import MODEL_NAME, VllmServer
 
@@ -35,7 +36,7 @@ def _open(client: ProactiveClient, path: Path) -> str:
 
 
 def _terminal(client: ProactiveClient, cwd: Path, n: int) -> None:
-    client.protocol.notify("proactive/terminalCommand", {
+    client.protocol.notify(protocol.TERMINAL_COMMAND, {
         "commandLine": f"python -m pytest -k case{n}", "cwd": str(cwd), "exitCode": 1, "durationMs": 300,
         "output": f"FAILED tests/test_calc.py::test_case{n} - assert 1 == 2\n1 failed in 0.01s\n",
     })
@@ -72,9 +73,9 @@ async def test_model_proposal_reaches_the_client_and_is_carried_out(live_server:
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=1)),
             context=types.CodeActionContext(diagnostics=[])))
-        assert ("proactive.accept", [proposal["id"]]) in _commands(actions)
+        assert (protocol.COMMAND_ACCEPT, [proposal["id"]]) in _commands(actions)
 
-        result = await client.execute("proactive.accept", proposal["id"])
+        result = await client.execute(protocol.COMMAND_ACCEPT, proposal["id"])
         assert result["outcome"] == "accepted" and result["operation"] == "model_task"
         # The model's answer was shown (markdown) or offered as an edit the user can undo.
         await client.wait_until(lambda: client.shown_documents or client.applied_edits, timeout=60)
@@ -86,7 +87,7 @@ async def test_model_proposal_reaches_the_client_and_is_carried_out(live_server:
         # The next model proposal is rejected, and that is logged with the model too.
         _terminal(client, root, 2)
         second = await client.next_proposal(timeout=60)
-        assert await client.execute("proactive.reject", second["id"]) == {"id": second["id"], "outcome": "rejected"}
+        assert await client.execute(protocol.COMMAND_REJECT, second["id"]) == {"id": second["id"], "outcome": "rejected"}
         records = await eventually(lambda: read_log(log) if len(read_log(log)) >= 2 else None)
         assert records[1]["outcome"] == "rejected" and records[1]["model"] == MODEL_NAME
     finally:
@@ -114,7 +115,7 @@ async def test_reward_model_decides_what_is_shown(live_server: VllmServer, tmp_p
             assert verdict["judge"] == "vllm" and verdict["accept"] is True and verdict["reason"]
         else:  # filtered: not shown, logged with the judge's reason
             assert decision["judge"] == "vllm" and decision["judge_reason"] and decision["model"] == MODEL_NAME
-        status = await client.execute("proactive.status")
+        status = await client.execute(protocol.COMMAND_STATUS)
         assert status["judge"] == "vllm" and status["proposed"] + status["filtered"] == 1
     finally:
         await client.shutdown_session()

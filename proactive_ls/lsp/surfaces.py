@@ -9,17 +9,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import cattrs
 from lsprotocol import types
 
 from proactive_ls.config import data_dir
+from proactive_ls.lsp.protocol import COMMAND_ACCEPT, COMMAND_REJECT
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Range, ShowMarkdown
 
 ACCEPT, REJECT, NOT_NOW = "Accept", "Reject", "Not now"
-COMMAND_ACCEPT = "proactive.accept"
-COMMAND_REJECT = "proactive.reject"
-COMMAND_SNOOZE = "proactive.snooze"
-COMMAND_STATUS = "proactive.status"
-COMMANDS = [COMMAND_ACCEPT, COMMAND_REJECT, COMMAND_SNOOZE, COMMAND_STATUS]
 
 
 def lsp_range(r: Range) -> types.Range:
@@ -88,15 +85,6 @@ def show_markdown(p: Proposal, op: ShowMarkdown, folder: Path | None = None) -> 
     return types.ShowDocumentParams(uri=markdown_file(p, op, folder).as_uri(), take_focus=True)
 
 
-def apply_edit(op: ApplyEdit, converter: Any) -> types.ApplyWorkspaceEditParams:
+def apply_edit(op: ApplyEdit, converter: cattrs.Converter) -> types.ApplyWorkspaceEditParams:
     edit = converter.structure(op.edit, types.WorkspaceEdit)
     return types.ApplyWorkspaceEditParams(edit=edit, label=op.label)
-
-
-def wants_notifications(capabilities: types.ClientCapabilities | None) -> bool:
-    """Did the client declare experimental.proactive.proposals = true in initialize?"""
-    experimental = getattr(capabilities, "experimental", None)
-    if not isinstance(experimental, dict):
-        return False
-    proactive = experimental.get("proactive")
-    return isinstance(proactive, dict) and proactive.get("proposals") is True

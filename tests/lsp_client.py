@@ -12,13 +12,13 @@ from typing import Any, Union
 from lsprotocol import types
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
 
-from proactive_ls.server import _converter
+from proactive_ls.lsp import protocol
 
 
 def _client_converter():  # type: ignore[no-untyped-def]
     """The server's converter, plus a fix for lsprotocol reading every CodeAction that has a
     command as a Command (its hook only checks that the key exists; a Command's is a string)."""
-    converter = _converter()
+    converter = protocol.converter()
 
     def code_action_or_command(obj: Any, _: type) -> types.Command | types.CodeAction:
         if isinstance(obj.get("command"), str):
@@ -84,11 +84,11 @@ def make_client() -> ProactiveClient:
     ours = {types.CLIENT_REGISTER_CAPABILITY, types.WINDOW_SHOW_DOCUMENT, types.WINDOW_SHOW_MESSAGE, types.WINDOW_SHOW_MESSAGE_REQUEST, types.WORKSPACE_APPLY_EDIT}
     register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in ours})
 
-    @client.feature("proactive/proposal")
+    @client.feature(protocol.PROPOSAL)
     async def _proposal(ls: ProactiveClient, params: Any) -> None:
         await ls.note(ls.proposals, params)
 
-    @client.feature("proactive/proposalResolved")
+    @client.feature(protocol.PROPOSAL_RESOLVED)
     async def _resolved(ls: ProactiveClient, params: Any) -> None:
         await ls.note(ls.resolved, params)
 
@@ -130,7 +130,7 @@ def capabilities(experimental: bool = True, watch_files: bool = False) -> types.
             apply_edit=True,
             did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=watch_files),
         ),
-        experimental={"proactive": {"proposals": True}} if experimental else None,
+        experimental=protocol.client_capabilities() if experimental else None,
     )
 
 

@@ -1,6 +1,6 @@
 """Replay through the real server over stdio, on a virtual clock, so it proposes exactly what the engine replay does.
 
-The problem: the server runs on the wall clock (an EngineRunner loop that sleeps until the next
+The problem: the server runs on the wall clock (a loop that sleeps until the next
 deadline: the end of an edit burst, of a quiet period, of an unanswered proposal), while a replay
 must be fast and must give the same answer every time. Compressing time (settings divided by K,
 gaps slept for 1/K) keeps the order of deadlines only approximately: scheduling jitter of a few
@@ -11,17 +11,17 @@ The design here makes the proposals identical *by construction*:
 
 * The server is the real one (``create_server()``: the same handlers, settings, sensing, engine,
   judge, feedback log and ``proactive/proposal`` notifications, behind real JSON-RPC over stdio),
-  started by :data:`SERVER_COMMAND` with :func:`install_virtual_clock`, which changes one thing:
-  the session's clock is a :class:`VirtualClock` that only the client moves, and the wall-clock
-  runner loop is not started (nor git polling, which a replay does not do either).
+  started by :data:`SERVER_COMMAND` as ``create_server(virtual_clock=True)``, which changes one
+  thing: the session's driver is a :class:`~proactive_ls.engine.driver.VirtualClock` that only the
+  client moves, so no wall-clock loop runs (nor git polling, which a replay does not do either).
 * The client moves the clock with the request ``proactive/replay/advance {"to": T}``. The server
-  then runs every deadline up to T in order, each at its own time, with
-  :func:`proactive_ls.replay.advance_deadlines` — the very function the engine replay runs — and
-  sends the proposals as notifications before it answers.
-* Between two advances the client sends each action as the editor would (didOpen, didChange,
-  didSave, didClose, proactive/terminalCommand, proactive/diagnostics, proactive/event). The
-  server handles those notifications in order, and each handler stamps its events with the clock,
-  which is then exactly the action's recorded time, as in the engine replay.
+  then runs every deadline up to T in order, each at its own time, with the very clock and step
+  function the engine replay runs, and sends the proposals as notifications before it answers.
+* Between two advances the client sends each input as the editor would, turned into its LSP
+  message by the protocol's table (``proactive_ls.lsp.protocol``), which the server reads back
+  with the same table. The server handles those notifications in order, and the session stamps
+  their events with the clock, which is then exactly the input's recorded time, as in the engine
+  replay.
 
 So both replays see the same events at the same times and step the same deadlines: their
 proposals agree field for field (task, message, anchor, operation, key, createdAt and the
@@ -40,7 +40,6 @@ import sys
 import tempfile
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,29 +48,17 @@ from pydantic.alias_generators import to_snake
 from pygls.lsp.client import LanguageClient
 
 from proactive_ls import __version__
+from proactive_ls.inputs import Input
+from proactive_ls.lsp import protocol
+from proactive_ls.lsp.server import create_server
 from proactive_ls.proposals import Proposal
-from proactive_ls.replay import (
-    ChangeAction,
-    CloseAction,
-    DiagnosticsAction,
-    EventAction,
-    OpenAction,
-    Recording,
-    ReplayResult,
-    SaveAction,
-    TerminalAction,
-    advance_deadlines,
-    load_any,
-    replay_settings,
-)
-from proactive_ls.server import MAX_OUTPUT_CHARS, ProactiveServer, _converter, create_server
+from proactive_ls.replay.engine import ReplayResult, replay_settings
+from proactive_ls.replay.format import Recording
+from proactive_ls.replay.loaders import load_any
 
 log = logging.getLogger(__name__)
 
-ADVANCE = "proactive/replay/advance"
-EVENT = "proactive/event"
-NOTIFY_PROPOSAL = "proactive/proposal"
-SERVER_COMMAND = [sys.executable, "-m", "proactive_ls.replay_lsp"]
+SERVER_COMMAND = [sys.executable, "-m", "proactive_ls.replay.over_lsp"]
 REQUEST_TIMEOUT_S = 120.0
 
 
@@ -85,77 +72,13 @@ class ReplayError(OSError):
 # -- the server side ------------------------------------------------------------------------------
 
 
-@dataclass
-class VirtualClock:
-    """The session's clock in a replay: it stands still until the client moves it."""
-
-    now: float = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _no_wall_clock(watched_by_client: bool = False) -> None:
-    """Session.start under a virtual clock: no runner loop, no git polling (the client steps time)."""
-    return None
-
-
-def install_virtual_clock(server: ProactiveServer) -> VirtualClock:
-    """Make `server` run on a clock the client moves with ``proactive/replay/advance`` (see the module doc).
-
-    Nothing else changes: every handler, the session, the engine and the notifications are the server's.
-    """
-    clock = VirtualClock()
-    features = server.protocol.fm.features
-    initialize = features[types.INITIALIZE]
-
-    def initialize_on_virtual_time(params: types.InitializeParams) -> Any:
-        result = initialize(params)
-        session = server.session
-        if session is not None:
-            session.clock = clock
-            session.runner.clock = clock
-            session.start = _no_wall_clock  # type: ignore[method-assign]
-        return result
-
-    features[types.INITIALIZE] = initialize_on_virtual_time
-
-    @server.feature(ADVANCE)
-    async def advance(ls: ProactiveServer, params: Any) -> dict[str, Any]:
-        try:
-            to = float(params["to"])
-        except (KeyError, TypeError, ValueError):
-            from pygls.exceptions import JsonRpcInvalidParams
-
-            raise JsonRpcInvalidParams(f"{ADVANCE} takes {{\"to\": <unix seconds>}}") from None
-        session = ls.require_session()
-        proposed: list[str] = []
-        filtered = 0
-
-        def set_now(t: float) -> None:
-            clock.now = t
-
-        async def on_tick(tick: Any) -> None:
-            nonlocal filtered
-            proposed.extend(p.id for p in tick.proposals)
-            filtered += len(tick.filtered)
-            await ls.on_tick(tick)
-
-        await advance_deadlines(session, clock.now, to, set_now, on_tick)
-        return {"now": clock.now, "proposed": proposed, "filtered": filtered}
-
-    return clock
-
-
 def serve_virtual() -> None:
-    """``python -m proactive_ls.replay_lsp``: the real server over stdio, on a virtual clock."""
+    """``python -m proactive_ls.replay.over_lsp``: the real server over stdio, on a virtual clock."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().handlers[:] = [handler]
     logging.getLogger().setLevel(os.environ.get("PROACTIVE_LS_LOG_LEVEL", "WARNING").upper())
-    server = create_server()
-    install_virtual_clock(server)
-    server.start_io()
+    create_server(virtual_clock=True).start_io()
 
 
 # -- the client side ------------------------------------------------------------------------------
@@ -165,19 +88,19 @@ class ReplayClient(LanguageClient):
     """A plain pygls client that plays the editor: it sends actions and collects proposals."""
 
     def __init__(self) -> None:
-        super().__init__("proactive-ls-replay", __version__, converter_factory=_converter)
+        super().__init__("proactive-ls-replay", __version__, converter_factory=protocol.converter)
         self.proposals: list[dict[str, Any]] = []
         self.messages: list[str] = []
         self.stderr_tail: deque[str] = deque(maxlen=40)
         self._arrived = asyncio.Event()
         self._stderr_task: asyncio.Task[None] | None = None
 
-        @self.feature(NOTIFY_PROPOSAL)
+        @self.feature(protocol.PROPOSAL)
         def _proposal(ls: ReplayClient, params: Any) -> None:
             ls.proposals.append(dict(params))
             ls._arrived.set()
 
-        @self.feature("proactive/proposalResolved")
+        @self.feature(protocol.PROPOSAL_RESOLVED)
         def _resolved(ls: ReplayClient, params: Any) -> None:
             return None  # an unanswered proposal became "ignored": nothing for a replay to do
 
@@ -210,7 +133,7 @@ class ReplayClient(LanguageClient):
             raise self.failure(f"{method} ({exc.__class__.__name__})") from exc
 
     async def advance(self, to: float) -> dict[str, Any]:
-        return dict(await self.request(ADVANCE, {"to": to}))
+        return dict(await self.request(protocol.REPLAY_ADVANCE, {"to": to}))
 
     async def wait_for_proposals(self, count: int, timeout: float = 30.0) -> None:
         """Notifications are sent before the answer to an advance, but handled in their own tasks."""
@@ -243,43 +166,10 @@ class ReplayClient(LanguageClient):
             await self.stop()
 
     # -- what the editor sends ----------------------------------------------------------------------
-    def send(self, action: Any, workspace: Path) -> None:
-        if isinstance(action, OpenAction):
-            text = action.text if action.text is not None else (workspace / (action.path or "")).read_text(encoding="utf-8")
-            item = types.TextDocumentItem(uri=action.resolve_uri(workspace), language_id=action.language_id, version=action.version, text=text)
-            self.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
-        elif isinstance(action, ChangeAction):
-            changes: list[Any] = []
-            for c in action.changes:
-                if c.range is None:
-                    changes.append(types.TextDocumentContentChangeWholeDocument(text=c.text))
-                else:
-                    s, e = c.range["start"], c.range["end"]
-                    rng = types.Range(
-                        start=types.Position(line=s["line"], character=s.get("character", 0)),
-                        end=types.Position(line=e["line"], character=e.get("character", 0)),
-                    )
-                    changes.append(types.TextDocumentContentChangePartial(range=rng, text=c.text))
-            doc = types.VersionedTextDocumentIdentifier(uri=action.resolve_uri(workspace), version=action.version)
-            self.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=changes))
-        elif isinstance(action, SaveAction):
-            doc_id = types.TextDocumentIdentifier(uri=action.resolve_uri(workspace))
-            self.text_document_did_save(types.DidSaveTextDocumentParams(text_document=doc_id))
-        elif isinstance(action, CloseAction):
-            doc_id = types.TextDocumentIdentifier(uri=action.resolve_uri(workspace))
-            self.text_document_did_close(types.DidCloseTextDocumentParams(text_document=doc_id))
-        elif isinstance(action, TerminalAction):
-            cwd = str((workspace / action.cwd).resolve()) if action.cwd else str(workspace)
-            params = {"commandLine": action.command_line, "cwd": cwd, "exitCode": action.exit_code,
-                      "output": action.output[-MAX_OUTPUT_CHARS:], "durationMs": action.duration_ms}
-            self.protocol.notify("proactive/terminalCommand", params)
-        elif isinstance(action, DiagnosticsAction):
-            self.protocol.notify("proactive/diagnostics", {"uri": action.resolve_uri(workspace), "diagnostics": [d.model_dump(by_alias=True, exclude_none=True) for d in action.diagnostics]})
-        elif isinstance(action, EventAction):
-            # Without "time" the server stamps the event with its clock: the action's time, as in the engine replay.
-            self.protocol.notify(EVENT, {k: v for k, v in action.event.items() if k != "time"})
-        else:  # pragma: no cover - the action union is closed
-            raise TypeError(f"cannot send {type(action).__name__}")
+    def send(self, item: Input, workspace: Path) -> None:
+        """The input as the editor would send it, through the protocol's table."""
+        method, params = protocol.message_of(item.resolved(workspace))
+        self.protocol.notify(method, params)
 
 
 def proposal_from_wire(wire: dict[str, Any]) -> Proposal:
@@ -291,7 +181,7 @@ def _capabilities() -> types.ClientCapabilities:
     return types.ClientCapabilities(
         window=types.WindowClientCapabilities(show_document=types.ShowDocumentClientCapabilities(support=True)),
         workspace=types.WorkspaceClientCapabilities(apply_edit=True),
-        experimental={"proactive": {"proposals": True}},
+        experimental=protocol.client_capabilities(),
     )
 
 
@@ -303,7 +193,7 @@ async def replay_recording_over_lsp(
     settings = replay_settings(recording, extra)  # invalid settings fail here, as in the engine replay
     workspace = recording.workspace
     started = time.perf_counter()
-    result = ReplayResult(str(recording.source), start=recording.actions[0].time if recording.actions else 0.0)
+    result = ReplayResult(str(recording.source), start=recording.start)
     with tempfile.TemporaryDirectory(prefix="proactive-replay-") as tmp:
         # Outcomes (proposals left unanswered become "ignored") go to a scratch log, never the user's.
         options = {**recording.header.settings, **extra, "feedbackLog": str(Path(tmp) / "feedback.jsonl")}
@@ -331,7 +221,7 @@ async def replay_recording_over_lsp(
             times: dict[str, float] = {}
             filtered = 0
             for action in recording.actions:
-                answer = await client.advance(action.time)
+                answer = await client.advance(action.time or now)
                 now, filtered = answer["now"], filtered + answer["filtered"]
                 times.update(dict.fromkeys(answer["proposed"], now))
                 client.send(action, workspace)
@@ -339,7 +229,7 @@ async def replay_recording_over_lsp(
             tail = max(settings.ignore_after_s, settings.quiet_period_ms / 1000) + 1
             answer = await client.advance(now + tail)
             filtered += answer["filtered"]
-            status = await client.request(types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="proactive.status", arguments=[]))
+            status = await client.request(types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[]))
             await client.wait_for_proposals(int(status["proposed"]))
             result.events = int(status["events"])
             result.filtered = filtered
@@ -361,12 +251,8 @@ async def replay_over_lsp(path: Path, extra_settings: dict[str, Any]) -> ReplayR
 
 
 __all__ = [
-    "ADVANCE",
-    "EVENT",
     "SERVER_COMMAND",
     "ReplayError",
-    "VirtualClock",
-    "install_virtual_clock",
     "replay_over_lsp",
     "replay_recording_over_lsp",
     "proposal_from_wire",

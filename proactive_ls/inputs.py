@@ -1,0 +1,171 @@
+"""The session's inputs: everything an editor can tell proactive-ls, as one closed vocabulary.
+
+`Session.apply(input)` is the only way an event enters. The server turns each LSP message into
+one of these (``proactive_ls.lsp.protocol``), a replay file is a list of them with their times
+(docs/replay-format.md), and the replay over LSP turns them back into the messages an editor
+would send. No LSP here: these are plain pydantic models.
+
+An input from the editor carries absolute URIs and no time (the session stamps it with its
+clock); an input read from a replay file may use paths relative to its workspace and must carry
+its time. :meth:`resolved` turns the second kind into the first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.alias_generators import to_camel
+
+from proactive_ls.sensing.diagnostics import LspDiagnostic, LspRange
+from proactive_ls.sensing.documents import Change
+from proactive_ls.sensing.paths import path_to_uri
+
+MAX_OUTPUT_CHARS = 64 * 1024  # editors send at most this much of a command's output; the rest is cut
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    time: float | None = Field(default=None, description="unix seconds; none: when the session receives it")
+
+    def resolved(self, workspace: Path) -> Self:
+        """This input as an editor would send it for `workspace` (absolute URIs and folders)."""
+        return self
+
+
+class _DocumentInput(_Input):
+    path: str | None = Field(default=None, description="relative to the workspace")
+    uri: str | None = None
+
+    def resolve_uri(self, workspace: Path) -> str:
+        if self.uri:
+            return self.uri
+        if not self.path:
+            raise ValueError("an action on a document needs 'path' or 'uri'")
+        return path_to_uri(workspace / self.path)
+
+    def resolved(self, workspace: Path) -> Self:
+        return self.model_copy(update={"uri": self.resolve_uri(workspace), "path": None})
+
+    def document_uri(self) -> str:
+        if not self.uri:
+            raise ValueError("an input from the editor needs a 'uri'")
+        return self.uri
+
+
+class OpenInput(_DocumentInput):
+    """The editor opened a document (``textDocument/didOpen``)."""
+
+    action: Literal["open"] = "open"
+    language_id: str = ""
+    text: str | None = Field(default=None, description="default: the file's content on disk")
+    version: int = 0
+
+    def resolved(self, workspace: Path) -> Self:
+        text = self.text
+        if text is None:
+            text = (workspace / (self.path or "")).read_text(encoding="utf-8")
+        return self.model_copy(update={"uri": self.resolve_uri(workspace), "path": None, "text": text})
+
+
+class RangeChange(BaseModel):
+    """One content change: `range` replaced by `text`, or (no range) the whole text."""
+
+    model_config = ConfigDict(extra="forbid")
+    range: LspRange | None = None
+    text: str
+
+    def change(self) -> Change:
+        if self.range is None:
+            return Change(self.text)
+        start, end = self.range.start, self.range.end
+        return Change(self.text, (start.line, start.character), (end.line, end.character))
+
+
+class ChangeInput(_DocumentInput):
+    """The editor changed a document (``textDocument/didChange``)."""
+
+    action: Literal["change"] = "change"
+    version: int = 0
+    changes: list[RangeChange]
+
+
+class SaveInput(_DocumentInput):
+    """The editor saved a document (``textDocument/didSave``)."""
+
+    action: Literal["save"] = "save"
+    text: str | None = Field(default=None, description="the saved text, when the editor sends it")
+
+
+class CloseInput(_DocumentInput):
+    """The editor closed a document (``textDocument/didClose``)."""
+
+    action: Literal["close"] = "close"
+
+
+class TerminalInput(_Input):
+    """A command finished in the editor's terminal (``proactive/terminalCommand``)."""
+
+    action: Literal["terminal"] = "terminal"
+    command_line: str = Field(max_length=10_000)
+    cwd: str | None = Field(default=None, description="relative to the workspace in a replay file")
+    exit_code: int | None = None
+    output: str = ""
+    duration_ms: int | None = Field(default=None, ge=0)
+
+    def resolved(self, workspace: Path) -> Self:
+        cwd = str((workspace / self.cwd).resolve()) if self.cwd else str(workspace)
+        return self.model_copy(update={"cwd": cwd})
+
+    def output_tail(self) -> str:
+        return self.output[-MAX_OUTPUT_CHARS:]
+
+
+class DiagnosticsInput(_DocumentInput):
+    """Another language server's diagnostics for a document (``proactive/diagnostics``)."""
+
+    action: Literal["diagnostics"] = "diagnostics"
+    diagnostics: list[LspDiagnostic] = Field(max_length=10_000)
+
+
+class EventInput(_Input):
+    """A ready-made event of docs/events.md (``proactive/event``)."""
+
+    action: Literal["event"] = "event"
+    event: dict[str, Any]
+
+    def resolved(self, workspace: Path) -> Self:
+        # The input's time is the event's time: the session stamps it when the event has none.
+        return self.model_copy(update={"event": {k: v for k, v in self.event.items() if k != "time"}})
+
+
+Input = Annotated[
+    OpenInput | ChangeInput | SaveInput | CloseInput | TerminalInput | DiagnosticsInput | EventInput,
+    Field(discriminator="action"),
+]
+InputAdapter: TypeAdapter[Input] = TypeAdapter(Input)
+INPUT_TYPES: tuple[type[_Input], ...] = (
+    OpenInput,
+    ChangeInput,
+    SaveInput,
+    CloseInput,
+    TerminalInput,
+    DiagnosticsInput,
+    EventInput,
+)
+
+__all__ = [
+    "ChangeInput",
+    "CloseInput",
+    "DiagnosticsInput",
+    "EventInput",
+    "INPUT_TYPES",
+    "Input",
+    "InputAdapter",
+    "MAX_OUTPUT_CHARS",
+    "OpenInput",
+    "RangeChange",
+    "SaveInput",
+    "TerminalInput",
+]

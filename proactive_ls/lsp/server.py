@@ -1,0 +1,303 @@
+"""LSP wiring: messages in, session calls, messages out. The thinking happens in the session and engine.
+
+Each handler turns its message into a session input or use case in a line or two; what stays
+here is LSP's own business: capabilities, ``window/showMessageRequest``, ``window/showDocument``,
+``workspace/applyEdit`` and the registration of file watchers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Generator
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from proactive_ls import __version__
+from proactive_ls.config import Settings, SettingsError, SettingsLayers
+from proactive_ls.engine import TickResult, UnknownProposal
+from proactive_ls.engine.driver import Driver, VirtualClock, WallClock
+from proactive_ls.lsp import protocol, surfaces
+from proactive_ls.lsp.protocol import MalformedMessage, Route
+from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
+from proactive_ls.session import Session
+
+log = logging.getLogger(__name__)
+
+Handlers = Generator[Any, None, None]
+
+
+class ProactiveProtocol(LanguageServerProtocol):
+    """Skips pygls's own document store: it rebuilds the whole text on every change.
+
+    The session keeps an O(edit) mirror of each document instead.
+    """
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Handlers:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Handlers:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Handlers:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class ProactiveServer(LanguageServer):
+    """The pygls server; it is the session's :class:`~proactive_ls.session.Actuator` in the editor."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None, virtual_clock: bool = False) -> None:
+        super().__init__(
+            "proactive-ls",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=ProactiveProtocol,
+            converter_factory=protocol.converter,
+        )
+        self.layers = SettingsLayers(overrides)
+        self.virtual_clock = virtual_clock
+        self.session: Session | None = None
+        self.notify_proposals = False
+        self.config_error: str | None = None
+
+    def require_session(self) -> Session:
+        if self.session is None:
+            raise JsonRpcInvalidParams("proactive-ls is not initialized yet")
+        return self.session
+
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # -- in ------------------------------------------------------------------------------------
+    def open_session(self, params: types.InitializeParams) -> None:
+        settings, self.config_error = self.layers.initial(params.initialization_options)
+        self.notify_proposals = protocol.wants_notifications(params.capabilities)
+        try:
+            self.session = self._session(settings, params)
+        except (ValueError, ImportError) as exc:
+            self.config_error = f"Invalid proactive-ls settings: {exc}; using the defaults"
+            self.session = self._session(self.layers.defaults(), params)
+
+    def _session(self, settings: Settings, params: types.InitializeParams) -> Session:
+        driver: Driver = VirtualClock() if self.virtual_clock else WallClock()
+        encoding = str(self.workspace.position_encoding or "utf-16")
+        roots = protocol.workspace_roots(params)
+        return Session(
+            settings, roots, self.on_tick, notify=self.tell, encoding=encoding, driver=driver, actuator=self  # type: ignore[arg-type]
+        )
+
+    def apply(self, route: Route[Any, Any], params: Any) -> None:
+        """A message that carries an input: into the session, or reported as malformed."""
+        session = self.require_session()
+        try:
+            session.apply(route.input(params))
+        except MalformedMessage as exc:
+            self.tell(f"proactive-ls ignored a malformed {exc.method}: {exc.problem}")
+        except ValueError as exc:  # a well-formed message the session cannot use (an invalid event)
+            self.tell(f"proactive-ls ignored a malformed {route.method}: {protocol.describe_problem(exc)}")
+
+    def reconfigure(self, raw: Any) -> None:
+        session = self.require_session()
+        try:
+            settings, options = self.layers.changed(raw)
+            session.reconfigure(settings)
+        except SettingsError as exc:
+            self.tell(f"{exc}; keeping the current settings", types.MessageType.Error)
+            return
+        except (ValueError, ImportError) as exc:
+            self.tell(f"Invalid proactive-ls settings: {exc}; keeping the current ones", types.MessageType.Error)
+            return
+        self.layers.commit(options)
+
+    async def watch_git_files(self) -> None:
+        """Ask a client that can watch files to report the git state files; else the session polls them."""
+        session = self.require_session()
+        dynamic = self.client_capabilities.workspace and self.client_capabilities.workspace.did_change_watched_files
+        watched = bool(dynamic and dynamic.dynamic_registration)
+        session.start(watched_by_client=watched)
+        if not watched or not (globs := session.git_watch_globs()):
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=g) for g in globs]
+        )
+        registration = types.Registration(
+            id="proactive-git", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+        )
+        try:
+            await self.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+        except Exception:
+            log.warning("the client refused to watch git state files; polling instead")
+
+    # -- out -----------------------------------------------------------------------------------
+    async def on_tick(self, result: TickResult) -> None:
+        for proposal in result.proposals:
+            if self.notify_proposals:
+                self.protocol.notify(protocol.PROPOSAL, proposal.wire())
+            else:
+                asyncio.ensure_future(self.ask_user(proposal))
+        self.announce_resolved([p for p, outcome in result.resolved if outcome == "ignored"], "ignored")
+
+    def announce_resolved(self, proposals: list[Proposal], outcome: str) -> None:
+        if self.notify_proposals:
+            for p in proposals:
+                params = protocol.ProposalResolvedParams(id=p.id, outcome=outcome)  # type: ignore[arg-type]
+                self.protocol.notify(protocol.PROPOSAL_RESOLVED, params.model_dump(by_alias=True))
+
+    async def ask_user(self, proposal: Proposal) -> None:
+        """A client without the proposals capability is asked with window/showMessageRequest."""
+        session = self.require_session()
+        try:
+            answer = await self.window_show_message_request_async(surfaces.message_request(proposal))
+        except Exception:
+            log.exception("the client could not show the proposal")
+            return
+        title = getattr(answer, "title", None) or (answer.get("title") if isinstance(answer, dict) else None)
+        try:
+            if title == surfaces.ACCEPT:
+                await session.accept(proposal.id)
+            elif title == surfaces.REJECT:
+                await session.reject(proposal.id)
+            elif title == surfaces.NOT_NOW:
+                await session.not_now(proposal.id)
+            # no answer: it stays pending and is recorded as ignored after ignoreAfterS
+        except UnknownProposal:
+            log.info("proposal %s was answered elsewhere first", proposal.id)
+
+    # -- the session's actuator ----------------------------------------------------------------
+    async def open_location(self, op: OpenLocation) -> bool:
+        shown = await self.window_show_document_async(surfaces.show_location(op))
+        return bool(getattr(shown, "success", False))
+
+    async def show_markdown(self, proposal: Proposal, op: ShowMarkdown) -> bool:
+        shown = await self.window_show_document_async(surfaces.show_markdown(proposal, op))
+        return bool(getattr(shown, "success", False))
+
+    async def apply_edit(self, op: ApplyEdit) -> bool:
+        applied = await self.workspace_apply_edit_async(surfaces.apply_edit(op, self.protocol._converter))
+        return bool(getattr(applied, "applied", False))
+
+
+def _pending(exc: UnknownProposal) -> JsonRpcInvalidParams:
+    return JsonRpcInvalidParams(f"no pending proposal {exc.args[0]!r}")
+
+
+def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool = False) -> ProactiveServer:
+    """The server; with `virtual_clock`, time moves only by ``proactive/replay/advance`` (replay over LSP)."""
+    server = ProactiveServer(overrides, virtual_clock)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: ProactiveServer, params: types.InitializeParams) -> None:
+        ls.open_session(params)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: ProactiveServer, params: types.InitializedParams) -> None:
+        if ls.config_error:
+            ls.tell(ls.config_error, types.MessageType.Error)
+            ls.config_error = None
+        await ls.watch_git_files()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: ProactiveServer, params: Any) -> None:
+        if ls.session is not None:
+            await ls.session.aclose()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: ProactiveServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.reconfigure(params.settings)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: ProactiveServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.require_session().git_files_changed()
+
+    # -- inputs: one line each -------------------------------------------------------------------
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: ProactiveServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.apply(protocol.OPEN, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: ProactiveServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.apply(protocol.CHANGE, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: ProactiveServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.apply(protocol.SAVE, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: ProactiveServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.apply(protocol.CLOSE, params)
+
+    @server.feature(protocol.TERMINAL_COMMAND)
+    def terminal_command(ls: ProactiveServer, params: Any) -> None:
+        ls.apply(protocol.TERMINAL, params)
+
+    @server.feature(protocol.DIAGNOSTICS)
+    def diagnostics(ls: ProactiveServer, params: Any) -> None:
+        ls.apply(protocol.DIAGNOSTICS_ROUTE, params)
+
+    @server.feature(protocol.EVENT)
+    def event(ls: ProactiveServer, params: Any) -> None:
+        ls.apply(protocol.EVENT_ROUTE, params)
+
+    # -- surfaces and use cases ------------------------------------------------------------------
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+    )
+    def code_action(ls: ProactiveServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return surfaces.code_actions(ls.require_session().pending(), params.text_document.uri, params.range)
+
+    @server.command(protocol.COMMAND_ACCEPT)
+    async def accept(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        try:
+            return await ls.require_session().accept(protocol.proposal_id_argument(args))
+        except UnknownProposal as exc:
+            raise _pending(exc) from None
+
+    @server.command(protocol.COMMAND_REJECT)
+    async def reject(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        try:
+            return await ls.require_session().reject(protocol.proposal_id_argument(args))
+        except UnknownProposal as exc:
+            raise _pending(exc) from None
+
+    @server.command(protocol.COMMAND_SNOOZE)
+    async def snooze(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        session = ls.require_session()
+        ls.announce_resolved(await session.snooze(protocol.snooze_minutes_argument(args)), "snoozed")
+        return session.status()
+
+    @server.command(protocol.COMMAND_STATUS)
+    def status(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        return ls.require_session().status()
+
+    if virtual_clock:
+
+        @server.feature(protocol.REPLAY_ADVANCE)
+        async def advance(ls: ProactiveServer, params: Any) -> dict[str, Any]:
+            try:
+                to = protocol.AdvanceParams.model_validate(params).to
+            except ValueError:
+                raise JsonRpcInvalidParams(f'{protocol.REPLAY_ADVANCE} takes {{"to": <unix seconds>}}') from None
+            session = ls.require_session()
+            results = await session.advance(to)
+            answer = protocol.AdvanceResult(
+                now=session.clock(),
+                proposed=[p.id for r in results for p in r.proposals],
+                filtered=sum(len(r.filtered) for r in results),
+            )
+            return answer.model_dump(by_alias=True)
+
+    return server
+
+
+__all__ = ["ProactiveServer", "create_server"]

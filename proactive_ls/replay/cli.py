@@ -1,0 +1,47 @@
+"""`proactive-ls replay`: replay files through the engine (or the server) and print what was proposed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from proactive_ls.replay.engine import ReplayResult, replay_file
+from proactive_ls.replay.format import ReplayFormatError
+
+
+def main_replay(files: list[Path], lsp: bool, speed: float, json_out: bool, settings_file: Path | None, judge: str | None) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=False, highlight=False, soft_wrap=True)
+    extra: dict[str, Any] = json.loads(settings_file.read_text()) if settings_file else {}
+    if judge:
+        extra["judge"] = judge
+    results: list[ReplayResult] = []
+    for path in files:
+        try:
+            if lsp:
+                from proactive_ls.replay.over_lsp import replay_over_lsp
+
+                result = asyncio.run(replay_over_lsp(path, extra))
+            else:
+                result = asyncio.run(replay_file(path, extra, speed))
+        except (ReplayFormatError, ValueError, OSError) as exc:
+            print(f"proactive-ls replay: {exc}", file=sys.stderr)
+            return 2
+        results.append(result)
+        if not json_out:
+            console.print(f"[bold]{path}[/bold]")
+            for step in result.steps:
+                p = step["proposal"]
+                console.print(f"  [green]proposal[/green] at +{step['time'] - result.start:.1f}s: {p['task']}")
+                console.print(f"    {p['message']}")
+            if not result.steps:
+                console.print("  (no proposal: proactive-ls stays silent)")
+            s = result.summary()
+            console.print(f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, {s['filtered']} filtered, in {s['seconds']:.3f} s")
+    if json_out:
+        print(json.dumps([{**r.summary(), "steps": r.steps} for r in results], indent=2))
+    return 0
