@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import time as _time
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
@@ -290,16 +289,6 @@ Event = Annotated[
 ]
 EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
 
-EVENT_KINDS: tuple[str, ...] = tuple(
-    cls.model_fields["kind"].default
-    for cls in (
-        DocumentOpened, DocumentEdited, DocumentSaved, DocumentClosed, TerminalCommand,
-        DiagnosticsChanged, SyntaxErrorFound, GitBranchSwitched, GitCommitted, GitStaged,
-        GitOperation, GitWorktreeChanged, Observation,
-    )
-)
-
-
 def parse_event(data: dict[str, Any]) -> EventBase:
     """Validate a JSON object into its event model (raises pydantic.ValidationError)."""
     return EventAdapter.validate_python(data)
@@ -317,7 +306,3 @@ def render_step(event: EventBase) -> dict[str, str]:
 def render_history(events: Sequence[EventBase]) -> list[dict[str, str]]:
     """The ProactiveBench observation list: ``[{"Time": ..., "Event": ...}, ...]``."""
     return [render_step(e) for e in events]
-
-
-def now() -> float:
-    return _time.time()

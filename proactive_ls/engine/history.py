@@ -24,9 +24,6 @@ class History:
         unseen, self._unseen = self._unseen, []
         return unseen
 
-    def has_unseen(self) -> bool:
-        return bool(self._unseen)
-
     def resize(self, limit: int) -> None:
         if limit != self._events.maxlen:
             self._events = deque(self._events, maxlen=limit)
