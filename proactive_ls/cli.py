@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,7 +33,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
 ) -> None:
     """proactive-ls."""
 
@@ -42,7 +44,9 @@ def _setup_logging(level: str, log_file: Path | None) -> None:
     # stdout belongs to the LSP stream: logs go to stderr or a file.
     if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise typer.BadParameter(f"{level!r} is not one of debug, info, warning, error", param_hint="--log-level")
-    handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -51,12 +55,21 @@ def _setup_logging(level: str, log_file: Path | None) -> None:
 
 @app.command()
 def serve(
-    tcp: Annotated[Optional[str], typer.Option(help="Listen on HOST:PORT instead of stdio.", metavar="HOST:PORT")] = None,
-    log_file: Annotated[Optional[Path], typer.Option(help="Write logs here instead of stderr.")] = None,
+    tcp: Annotated[
+        str | None, typer.Option(help="Listen on HOST:PORT instead of stdio.", metavar="HOST:PORT")
+    ] = None,
+    log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of stderr.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
-    feedback_log: Annotated[Optional[Path], typer.Option(help="Where outcomes are written (overrides initializationOptions.feedbackLog).")] = None,
-    record: Annotated[Optional[Path], typer.Option(help="Write every client message, timestamped and redacted, to this JSON Lines file.")] = None,
-    stdio: Annotated[bool, typer.Option("--stdio", hidden=True, help="Accepted for clients that pass it; stdio is the default.")] = False,
+    feedback_log: Annotated[
+        Path | None, typer.Option(help="Where outcomes are written (overrides initializationOptions.feedbackLog).")
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Write every client message, timestamped and redacted, to this JSON Lines file."),
+    ] = None,
+    stdio: Annotated[
+        bool, typer.Option("--stdio", hidden=True, help="Accepted for clients that pass it; stdio is the default.")
+    ] = False,
 ) -> None:
     """Speak LSP over stdio (default) or TCP."""
     _setup_logging(log_level, log_file)
@@ -79,12 +92,23 @@ def serve(
 
 @app.command()
 def replay(
-    files: Annotated[list[Path], typer.Argument(help="Event files (JSON Lines), --record recordings, or ProactiveBench traces (JSON).", exists=True, dir_okay=False)],
-    lsp: Annotated[bool, typer.Option("--lsp", help="Replay through the real server over stdio instead of the engine directly.")] = False,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Event files (JSON Lines), --record recordings, or ProactiveBench traces (JSON).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    lsp: Annotated[
+        bool, typer.Option("--lsp", help="Replay through the real server over stdio instead of the engine directly.")
+    ] = False,
     speed: Annotated[float, typer.Option(help="0 = as fast as possible; 1 = recorded speed; 2 = twice as fast.")] = 0.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
-    settings: Annotated[Optional[Path], typer.Option(help="A JSON file of settings (as initializationOptions).")] = None,
-    judge: Annotated[Optional[str], typer.Option(help="none, gate or vllm (overrides the settings).")] = None,
+    settings: Annotated[
+        Path | None, typer.Option(help="A JSON file of settings (as initializationOptions).")
+    ] = None,
+    judge: Annotated[str | None, typer.Option(help="none, gate or vllm (overrides the settings).")] = None,
 ) -> None:
     """Replay recorded sessions through the engine and print what it proposes."""
     _setup_logging("warning", None)
@@ -96,10 +120,12 @@ def replay(
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", help="reward, preference or sft.")],
-    feedback_log: Annotated[Optional[Path], typer.Option(help="The log to read (default: the default log).")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Only outcomes at or after this time (ISO 8601 or unix seconds).")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Only outcomes before this time.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Write here instead of standard output.")] = None,
+    feedback_log: Annotated[Path | None, typer.Option(help="The log to read (default: the default log).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only outcomes at or after this time (ISO 8601 or unix seconds).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only outcomes before this time.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
     include_ignored: Annotated[bool, typer.Option(help="Export ignored proposals as weak negatives.")] = False,
 ) -> None:
     """Export the feedback log as reward-model or fine-tuning data."""
@@ -111,9 +137,9 @@ def export(
 
 @app.command("train-gate")
 def train_gate(
-    feedback_log: Annotated[Optional[Path], typer.Option(help="Your feedback log (default: the default log).")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="Also train on the ProactiveBench folder here.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Where to write the gate (default: your data folder).")] = None,
+    feedback_log: Annotated[Path | None, typer.Option(help="Your feedback log (default: the default log).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Also train on the ProactiveBench folder here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the gate (default: your data folder).")] = None,
     include_ignored: Annotated[bool, typer.Option(help="Count ignored proposals as weak negatives.")] = False,
 ) -> None:
     """Retrain the gate from your own accept/reject feedback."""
@@ -125,9 +151,11 @@ def train_gate(
 
 @app.command()
 def doctor(
-    settings: Annotated[Optional[Path], typer.Option(help="A JSON file of settings with a 'model' entry.")] = None,
-    url: Annotated[Optional[str], typer.Option(help="The OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="The model or LoRA adapter name.")] = None,
+    settings: Annotated[Path | None, typer.Option(help="A JSON file of settings with a 'model' entry.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="The OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="The model or LoRA adapter name.")] = None,
 ) -> None:
     """Check the configured model server and say what to fix."""
     _setup_logging("warning", None)
@@ -138,7 +166,9 @@ def doctor(
 
 @bench_app.command("gate")
 def bench_gate(
-    data: Annotated[Optional[Path], typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
     """Leave-one-trace-out evaluation of the gate against baselines."""
@@ -150,11 +180,17 @@ def bench_gate(
 
 @bench_app.command("proactivebench")
 def bench_proactivebench(
-    data: Annotated[Optional[Path], typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")] = None,
-    proposer: Annotated[str, typer.Option(help="local, vllm, or trace:<model> to score recorded proposals from agent_traces/.")] = "local",
+    data: Annotated[
+        Path | None, typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")
+    ] = None,
+    proposer: Annotated[
+        str, typer.Option(help="local, vllm, or trace:<model> to score recorded proposals from agent_traces/.")
+    ] = "local",
     judge: Annotated[str, typer.Option(help="The judge that accepts or rejects each step: gate or vllm.")] = "gate",
-    settings: Annotated[Optional[Path], typer.Option(help="A JSON settings file (model endpoints).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Write the per-step results (CSV) and metrics (JSON) with this path prefix.")] = None,
+    settings: Annotated[Path | None, typer.Option(help="A JSON settings file (model endpoints).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the per-step results (CSV) and metrics (JSON) with this path prefix.")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Remote requests in flight at once.")] = 4,
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:

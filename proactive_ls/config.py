@@ -55,7 +55,9 @@ class ModelEndpoint(_Settings):
     max_retries: int = Field(default=2, ge=0, le=10)
     max_tokens: int = Field(default=256, ge=16, le=8192)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    history_token_budget: int = Field(default=1536, ge=128, description="the event history is cut to fit this many tokens")
+    history_token_budget: int = Field(
+        default=1536, ge=128, description="the event history is cut to fit this many tokens"
+    )
 
     @field_validator("url")
     @classmethod
@@ -67,25 +69,47 @@ class ModelEndpoint(_Settings):
 
 class Settings(_Settings):
     backend: Literal["local", "vllm"] = "local"
-    judge: Literal["auto", "none", "gate", "vllm"] = Field(default="auto", description='"auto": the gate for a model backend, none for the embedded rules')
-    eagerness: Literal["quiet", "normal", "eager"] = Field(default="normal", description="how high the gate sets its bar")
+    judge: Literal["auto", "none", "gate", "vllm"] = Field(
+        default="auto", description='"auto": the gate for a model backend, none for the embedded rules'
+    )
+    eagerness: Literal["quiet", "normal", "eager"] = Field(
+        default="normal", description="how high the gate sets its bar"
+    )
     gate_threshold: float | None = Field(default=None, ge=0.0, le=1.0, description="overrides the eagerness bar")
     feedback_log: Path | None = None
-    quiet_period_ms: int = Field(default=1500, ge=0, le=600_000, description="silence after the last event before the proposer is asked")
-    edit_quiet_ms: int = Field(default=800, ge=0, le=600_000, description="a burst of changes in one document becomes one edit event after this")
-    ignore_after_s: float = Field(default=120.0, gt=0, description="an unanswered proposal is recorded as ignored after this")
+    quiet_period_ms: int = Field(
+        default=1500, ge=0, le=600_000, description="silence after the last event before the proposer is asked"
+    )
+    edit_quiet_ms: int = Field(
+        default=800,
+        ge=0,
+        le=600_000,
+        description="a burst of changes in one document becomes one edit event after this",
+    )
+    ignore_after_s: float = Field(
+        default=120.0, gt=0, description="an unanswered proposal is recorded as ignored after this"
+    )
     min_interval_s: float = Field(default=20.0, ge=0, description="at least this long between two proposals")
     reject_cooldown_s: float = Field(default=120.0, ge=0, description="no proposal for this long after a rejection")
-    reject_memory_s: float = Field(default=3600.0, ge=0, description="a rejected task is not proposed again for this long")
+    reject_memory_s: float = Field(
+        default=3600.0, ge=0, description="a rejected task is not proposed again for this long"
+    )
     max_per_hour: int = Field(default=12, ge=0, le=3600)
     history_limit: int = Field(default=60, ge=1, le=10_000, description="events kept in the history")
-    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDE), description="globs of files whose content never enters the history")
+    exclude: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_EXCLUDE),
+        description="globs of files whose content never enters the history",
+    )
     respect_gitignore: bool = True
     redact_secrets: bool = True
-    max_document_bytes: int = Field(default=5_000_000, ge=1024, description="larger or binary documents are tracked without content")
+    max_document_bytes: int = Field(
+        default=5_000_000, ge=1024, description="larger or binary documents are tracked without content"
+    )
     model: ModelEndpoint | None = None
     judge_model: ModelEndpoint | None = None
-    git_poll_s: float = Field(default=2.0, gt=0, description="how often git state files are checked when the client cannot watch them")
+    git_poll_s: float = Field(
+        default=2.0, gt=0, description="how often git state files are checked when the client cannot watch them"
+    )
 
     @field_validator("feedback_log", mode="before")
     @classmethod

@@ -23,8 +23,15 @@ import httpx
 from proactive_ls.config import ModelEndpoint, Settings, SettingsError, parse_settings
 from proactive_ls.events import Observation, render_step
 from proactive_ls.llm.client import ModelClient, ModelError, RetryPolicy
-from proactive_ls.llm.prompt import JUDGE_SYSTEM_PROMPT, SYSTEM_PROMPT, STEP_INSTRUCTIONS, dumps, estimate_tokens
-from proactive_ls.llm.schema import AnswerError, answer_schema, judge_schema, parse_answer, parse_judgement, response_format
+from proactive_ls.llm.prompt import JUDGE_SYSTEM_PROMPT, STEP_INSTRUCTIONS, SYSTEM_PROMPT, dumps, estimate_tokens
+from proactive_ls.llm.schema import (
+    AnswerError,
+    answer_schema,
+    judge_schema,
+    parse_answer,
+    parse_judgement,
+    response_format,
+)
 
 Status = Literal["ok", "warn", "fail", "skip"]
 Role = Literal["proposer", "judge"]
@@ -66,14 +73,21 @@ def _port(url: str) -> str:
 
 
 def _probe_messages(role: Role) -> list[dict[str, str]]:
-    step = render_step(Observation(time=time.time(), text="The user runs 'pytest -q' in the terminal; 1 test fails in 'tests/test_io.py'."))
+    step = render_step(
+        Observation(
+            time=time.time(), text="The user runs 'pytest -q' in the terminal; 1 test fails in 'tests/test_io.py'."
+        )
+    )
     if role == "judge":
         inst = {
             "Observations (Time Ascending)": [{"time": step["Time"], "event": step["Event"]}],
             "Proposed Task": "Open the failing test at its failing line.",
             "Instruction": "Now give your judgement. You should complete the reasoning process in first person.",
         }
-        return [{"role": "system", "content": JUDGE_SYSTEM_PROMPT}, {"role": "user", "content": json.dumps(inst, indent=4)}]
+        return [
+            {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
+            {"role": "user", "content": json.dumps(inst, indent=4)},
+        ]
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": dumps({"Instructions": STEP_INSTRUCTIONS, "Observations": [step]})},
@@ -92,8 +106,12 @@ async def run_doctor(
         if os.environ.get(endpoint.api_key_env):
             report.add("API key", "ok", f"${endpoint.api_key_env} is set")
         else:
-            report.add("API key", "warn", f"${endpoint.api_key_env} is not set: requests carry no key",
-                       f"export {endpoint.api_key_env}=... in the environment that starts proactive-ls")
+            report.add(
+                "API key",
+                "warn",
+                f"${endpoint.api_key_env} is not set: requests carry no key",
+                f"export {endpoint.api_key_env}=... in the environment that starts proactive-ls",
+            )
 
     probe = endpoint.model_copy(update={"timeout_s": min(endpoint.timeout_s, 15.0)})
     client = ModelClient(probe, transport=transport, retry=RetryPolicy(max_retries=0))
@@ -122,10 +140,18 @@ async def run_doctor(
         card = next((c for c in cards if c.get("id") == name), None)
         if card is None:
             listed = ", ".join(report.models) or "none"
-            report.add("model listed", "fail", f"'{name}' is not served; served: {listed}",
-                       f"set model.name to one of: {listed}; or serve it (--name {name}, or --lora {name}=ADAPTER_PATH)")
+            report.add(
+                "model listed",
+                "fail",
+                f"'{name}' is not served; served: {listed}",
+                f"set model.name to one of: {listed}; or serve it (--name {name}, or --lora {name}=ADAPTER_PATH)",
+            )
         else:
-            report.add("model listed", "ok", f"'{name}' is served" + (f" (adapter of {card.get('parent')})" if card.get("parent") else ""))
+            report.add(
+                "model listed",
+                "ok",
+                f"'{name}' is served" + (f" (adapter of {card.get('parent')})" if card.get("parent") else ""),
+            )
             if isinstance(card.get("max_model_len"), int):
                 report.max_model_len = card["max_model_len"]
 
@@ -136,9 +162,12 @@ async def run_doctor(
         elif report.max_model_len is None:
             report.add("context length", "skip", "the server does not report max_model_len")
         elif need > report.max_model_len:
-            report.add("context length", "warn",
-                       f"a full prompt may need ~{need} tokens; the server allows {report.max_model_len}",
-                       f"start vLLM with --max-model-len {1 << (need - 1).bit_length()}, or lower historyTokenBudget/maxTokens")
+            report.add(
+                "context length",
+                "warn",
+                f"a full prompt may need ~{need} tokens; the server allows {report.max_model_len}",
+                f"start vLLM with --max-model-len {1 << (need - 1).bit_length()}, or lower historyTokenBudget/maxTokens",
+            )
         else:
             report.add("context length", "ok", f"~{need} of {report.max_model_len} tokens at most")
 
@@ -150,7 +179,11 @@ async def run_doctor(
         try:
             result = await client.chat(_probe_messages(role), response_format=response_format("doctor_probe", schema))
         except ModelError as exc:
-            fix = "look at the server's log" if exc.kind == "http" else f"the server is slow: raise model.timeoutS (now {endpoint.timeout_s:g} s)"
+            fix = (
+                "look at the server's log"
+                if exc.kind == "http"
+                else f"the server is slow: raise model.timeoutS (now {endpoint.timeout_s:g} s)"
+            )
             if exc.status == 400:
                 fix = "the server rejected the request: is it vLLM ≥ 0.8 with structured output (response_format json_schema)?"
             report.add("structured answer", "fail", str(exc), fix)
@@ -160,9 +193,14 @@ async def run_doctor(
             parse(result.content)
         except AnswerError as exc:
             cut = result.finish_reason == "length"
-            report.add("structured answer", "fail", f"{exc}{' (cut off at maxTokens)' if cut else ''}",
-                       f"raise model.maxTokens (now {endpoint.max_tokens})" if cut else
-                       "start vLLM with structured output on (scripts/serve-vllm.sh passes --structured-outputs-config)")
+            report.add(
+                "structured answer",
+                "fail",
+                f"{exc}{' (cut off at maxTokens)' if cut else ''}",
+                f"raise model.maxTokens (now {endpoint.max_tokens})"
+                if cut
+                else "start vLLM with structured output on (scripts/serve-vllm.sh passes --structured-outputs-config)",
+            )
             return report
         try:
             raw = json.loads(result.content)
@@ -170,14 +208,21 @@ async def run_doctor(
         except ValueError:
             exact = False
         if not exact:
-            report.add("structured answer", "warn", "the answer parses only with the tolerant parser: structured output seems off",
-                       "start vLLM with --structured-outputs-config '{\"backend\":\"guidance\",\"disable_additional_properties\":true}'")
+            report.add(
+                "structured answer",
+                "warn",
+                "the answer parses only with the tolerant parser: structured output seems off",
+                'start vLLM with --structured-outputs-config \'{"backend":"guidance","disable_additional_properties":true}\'',
+            )
         else:
             ms = 1000 * result.latency_s
             slow = result.latency_s > endpoint.timeout_s / 2
-            report.add("structured answer", "warn" if slow else "ok",
-                       f"valid answer in {ms:.0f} ms ({result.usage.prompt_tokens} prompt, {result.usage.completion_tokens} completion tokens)",
-                       "answers take half the timeout: raise model.timeoutS or use a smaller model" if slow else "")
+            report.add(
+                "structured answer",
+                "warn" if slow else "ok",
+                f"valid answer in {ms:.0f} ms ({result.usage.prompt_tokens} prompt, {result.usage.completion_tokens} completion tokens)",
+                "answers take half the timeout: raise model.timeoutS or use a smaller model" if slow else "",
+            )
         return report
     finally:
         await client.aclose()
@@ -190,7 +235,9 @@ def print_report(report: DoctorReport, console: object | None = None) -> None:
     con = console if console is not None else Console()
     marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]", "skip": "[dim]skip[/]"}
     verdict = "[green]healthy[/]" if report.healthy else "[red]unhealthy[/]"
-    table = Table(title=f"{report.role} model '{report.endpoint.name}' at {report.endpoint.url}: {verdict}", title_justify="left")
+    table = Table(
+        title=f"{report.role} model '{report.endpoint.name}' at {report.endpoint.url}: {verdict}", title_justify="left"
+    )
     table.add_column("check")
     table.add_column("", no_wrap=True)
     table.add_column("what was found")
@@ -240,7 +287,9 @@ def main_doctor(settings_file: Path | None, url: str | None, model: str | None) 
         con.print(f"[red]Invalid endpoint[/]: {exc}")
         return 1
     if not targets:
-        con.print('[red]No model endpoint is configured[/]: pass --url and --model, or a settings file with "model": {"url": ..., "name": ...}.')
+        con.print(
+            '[red]No model endpoint is configured[/]: pass --url and --model, or a settings file with "model": {"url": ..., "name": ...}.'
+        )
         return 1
 
     async def check_all() -> list[DoctorReport]:

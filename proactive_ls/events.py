@@ -8,9 +8,8 @@ format, ``{"Time": ..., "Event": ...}``, through :func:`render_history`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -31,7 +30,9 @@ class Failure(_Model):
     """What a failed terminal command reported, as understood by a parser."""
 
     tool: str = Field(description="the parser that understood the output: pytest, python, mypy, ...")
-    title: str = Field(description="the failing test or the error, e.g. 'test_parse_empty' or 'ZeroDivisionError: division by zero'")
+    title: str = Field(
+        description="the failing test or the error, e.g. 'test_parse_empty' or 'ZeroDivisionError: division by zero'"
+    )
     summary: str = Field(description="a short clause, e.g. '2 tests failed in 'tests/test_io.py''")
     failed: int = Field(default=1, ge=0, description="how many tests or errors failed")
     location: SourceLocation | None = None
@@ -84,7 +85,9 @@ class DocumentEdited(EventBase):
     lines_changed: int = Field(default=0, ge=0, description="lines from the first to the last touched")
     first_line: int = Field(default=0, ge=0, description="0-based first line touched")
     last_line: int = Field(default=0, ge=0, description="0-based last line touched")
-    definitions: list[str] = Field(default_factory=list, description="enclosing definitions touched, e.g. 'function `parse_args`'")
+    definitions: list[str] = Field(
+        default_factory=list, description="enclosing definitions touched, e.g. 'function `parse_args`'"
+    )
     added: list[str] = Field(default_factory=list, description="definitions that appeared")
     removed: list[str] = Field(default_factory=list, description="definitions that disappeared")
     renamed: list[tuple[str, str]] = Field(default_factory=list, description="(old, new) definition names")
@@ -198,7 +201,9 @@ class GitBranchSwitched(EventBase):
     new: str | None = None
 
     def sentence(self) -> str:
-        return f"The user switches from branch {_q(self.old or 'a detached HEAD')} to {_q(self.new or 'a detached HEAD')}."
+        return (
+            f"The user switches from branch {_q(self.old or 'a detached HEAD')} to {_q(self.new or 'a detached HEAD')}."
+        )
 
 
 class GitCommitted(EventBase):
@@ -270,24 +275,11 @@ class Observation(EventBase):
 
 
 Event = Annotated[
-    Union[
-        DocumentOpened,
-        DocumentEdited,
-        DocumentSaved,
-        DocumentClosed,
-        TerminalCommand,
-        DiagnosticsChanged,
-        SyntaxErrorFound,
-        GitBranchSwitched,
-        GitCommitted,
-        GitStaged,
-        GitOperation,
-        GitWorktreeChanged,
-        Observation,
-    ],
+    DocumentOpened | DocumentEdited | DocumentSaved | DocumentClosed | TerminalCommand | DiagnosticsChanged | SyntaxErrorFound | GitBranchSwitched | GitCommitted | GitStaged | GitOperation | GitWorktreeChanged | Observation,
     Field(discriminator="kind"),
 ]
 EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
+
 
 def parse_event(data: dict[str, Any]) -> EventBase:
     """Validate a JSON object into its event model (raises pydantic.ValidationError)."""

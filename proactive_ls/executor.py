@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlparse
 
 import httpx
@@ -81,7 +81,7 @@ class EditAnswer(_Model):
     edits: list[LineEdit] = Field(default_factory=list)
 
 
-ExecAnswer = Annotated[Union[MarkdownAnswer, EditAnswer], Field(discriminator="kind")]
+ExecAnswer = Annotated[MarkdownAnswer | EditAnswer, Field(discriminator="kind")]
 _ExecAdapter: TypeAdapter[Any] = TypeAdapter(ExecAnswer)
 
 
@@ -176,7 +176,7 @@ def candidate_documents(proposal: Proposal, workspace_roots: Sequence[str] = ())
         for root in workspace_roots:
             prefix = _uri_path(_root_uri(root)).rstrip("/") + "/"
             if name.startswith(prefix):
-                name = name[len(prefix):]
+                name = name[len(prefix) :]
                 break
         add(name, uri)
     names: list[str] = []
@@ -262,11 +262,20 @@ def _edit_as_markdown(proposal: Proposal, answer: EditAnswer, reason: str) -> Sh
         parts += [answer.explanation, ""]
     parts += [f"> The proposed edit was not applied: {reason}.", ""]
     for e in answer.edits:
-        parts += [f"**{e.document}**, lines {e.start_line}–{e.end_line}:", "", "```", e.new_text.rstrip("\n"), "```", ""]
+        parts += [
+            f"**{e.document}**, lines {e.start_line}–{e.end_line}:",
+            "",
+            "```",
+            e.new_text.rstrip("\n"),
+            "```",
+            "",
+        ]
     return ShowMarkdown(title=answer.label or proposal.task, markdown="\n".join(parts))
 
 
-def build_messages(proposal: Proposal, documents: dict[str, tuple[str, str, int]], bodies: dict[str, str]) -> list[dict[str, str]]:
+def build_messages(
+    proposal: Proposal, documents: dict[str, tuple[str, str, int]], bodies: dict[str, str]
+) -> list[dict[str, str]]:
     request: dict[str, Any] = {
         "Observations": proposal.observations[-30:],
         "Accepted Task": proposal.task,

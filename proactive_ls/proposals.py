@@ -7,7 +7,7 @@ A proposer returns a :class:`Suggestion`; the engine gives it an id and a time a
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -33,8 +33,11 @@ class Range(_Model):
     end: Position
 
     @classmethod
-    def line(cls, line: int, start: int = 0, end: int | None = None) -> "Range":
-        return cls(start=Position(line=line, character=start), end=Position(line=line, character=end if end is not None else start))
+    def line(cls, line: int, start: int = 0, end: int | None = None) -> Range:
+        return cls(
+            start=Position(line=line, character=start),
+            end=Position(line=line, character=end if end is not None else start),
+        )
 
 
 class Anchor(_Model):
@@ -74,7 +77,7 @@ class ModelTask(_Model):
     kind: Literal["model_task"] = "model_task"
 
 
-Operation = Annotated[Union[OpenLocation, ShowMarkdown, ApplyEdit, ModelTask], Field(discriminator="kind")]
+Operation = Annotated[OpenLocation | ShowMarkdown | ApplyEdit | ModelTask, Field(discriminator="kind")]
 
 
 class Suggestion(_Model):

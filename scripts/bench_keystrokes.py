@@ -26,7 +26,7 @@ from pygls.lsp.client import LanguageClient
 from rich.console import Console
 from rich.table import Table
 
-BARE_SERVER = r'''
+BARE_SERVER = r"""
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
@@ -41,7 +41,7 @@ def hover(ls, params):
     return None
 
 server.start_io()
-'''
+"""
 
 
 def make_text(lines: int) -> str:
@@ -75,8 +75,14 @@ async def run_once(command: list[str], text: str, changes: int, root: Path, opti
         )
     )
     client.initialized(types.InitializedParams())
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    hover = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=0))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        )
+    )
+    hover = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=0)
+    )
     await roundtrip(client, hover)  # the open is handled
     middle = text.count("\n") // 2
     started = time.perf_counter()
@@ -85,7 +91,9 @@ async def run_once(command: list[str], text: str, changes: int, root: Path, opti
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2 + i),
-                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text="x")],
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text="x")
+                ],
             )
         )
     await roundtrip(client, hover)
@@ -121,7 +129,9 @@ async def main() -> int:
             for name, (command, options) in servers.items():
                 results[name].append(await run_once(command, text, args.changes, root, options))
 
-    table = Table(title=f"{args.changes} incremental changes to a {args.lines}-line file over stdio (median of {args.rounds})")
+    table = Table(
+        title=f"{args.changes} incremental changes to a {args.lines}-line file over stdio (median of {args.rounds})"
+    )
     table.add_column("server")
     table.add_column("ms per change", justify="right")
     table.add_column("total s", justify="right")

@@ -31,7 +31,10 @@ def main() -> int:
     data = args.data or default_data_dir()
     train_file = data / "reward_data" / "train_data.jsonl" if data else None
     if train_file is None or not train_file.is_file():
-        print(f"ProactiveBench data not found ({train_file or '../shared/proactivebench, $PROACTIVEBENCH_DATA'})", file=sys.stderr)
+        print(
+            f"ProactiveBench data not found ({train_file or '../shared/proactivebench, $PROACTIVEBENCH_DATA'})",
+            file=sys.stderr,
+        )
         return 2
     gate = train_gate(load_reward_rows(train_file), seed=0)
     gate.meta.update(

@@ -10,11 +10,32 @@ from proactive_ls import events as ev
 
 EXAMPLES: dict[str, dict] = {
     "document.opened": {"path": "src/app.ts", "language_id": "typescript", "line_count": 120},
-    "document.edited": {"path": "cli.py", "lines_changed": 12, "first_line": 40, "last_line": 51, "definitions": ["function `parse_args`"], "added": ["function `main`"]},
+    "document.edited": {
+        "path": "cli.py",
+        "lines_changed": 12,
+        "first_line": 40,
+        "last_line": 51,
+        "definitions": ["function `parse_args`"],
+        "added": ["function `main`"],
+    },
     "document.saved": {"path": "parser.py", "errors": 3},
     "document.closed": {"path": "parser.py"},
-    "terminal.command": {"command_line": "pytest -x", "exit_code": 1, "failure": {"tool": "pytest", "title": "test_read", "summary": "2 tests failed in 'tests/test_io.py'", "failed": 2}},
-    "diagnostics.changed": {"path": "parser.py", "errors": 3, "new_errors": 1, "first_error": {"line": 13, "message": "undefined name 'x'"}},
+    "terminal.command": {
+        "command_line": "pytest -x",
+        "exit_code": 1,
+        "failure": {
+            "tool": "pytest",
+            "title": "test_read",
+            "summary": "2 tests failed in 'tests/test_io.py'",
+            "failed": 2,
+        },
+    },
+    "diagnostics.changed": {
+        "path": "parser.py",
+        "errors": 3,
+        "new_errors": 1,
+        "first_error": {"line": 13, "message": "undefined name 'x'"},
+    },
     "syntax.error": {"path": "app.ts", "line": 13, "on_save": True},
     "git.branch": {"old": "main", "new": "feature/io"},
     "git.commit": {"sha": "3f2a9c8", "summary": "Read files lazily", "branch": "main"},
@@ -46,7 +67,16 @@ def main() -> None:
     for cls in typing.get_args(typing.get_args(ev.Event)[0]):
         kind = cls.model_fields["kind"].default
         example = cls.model_validate({"time": 0, **EXAMPLES[kind]})
-        out += [f"## `{kind}`", "", (cls.__doc__ or "").strip(), "", f"> {example.sentence()}", "", "| field | type | meaning |", "| --- | --- | --- |"]
+        out += [
+            f"## `{kind}`",
+            "",
+            (cls.__doc__ or "").strip(),
+            "",
+            f"> {example.sentence()}",
+            "",
+            "| field | type | meaning |",
+            "| --- | --- | --- |",
+        ]
         for name, field in cls.model_fields.items():
             if name in ("kind", "time", "uri", "path", "repo"):
                 continue

@@ -39,7 +39,12 @@ def edit(t: float, path: str, line: int, old_len: int, text: str) -> dict:
         "time": t,
         "action": "change",
         "path": path,
-        "changes": [{"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": old_len}}, "text": text}],
+        "changes": [
+            {
+                "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": old_len}},
+                "text": text,
+            }
+        ],
     }
 
 
@@ -70,7 +75,15 @@ def failing_test() -> None:
             edit(T0 + 4.0, "calc.py", line, len(calc[line]), "    return sum(values) / len(values)  # mean"),
             edit(T0 + 4.3, "calc.py", line, len(calc[line]) + 8, "    return sum(values) / len(values)"),
             {"time": T0 + 9.0, "action": "save", "path": "calc.py"},
-            {"time": T0 + 12.0, "action": "terminal", "commandLine": "python -m pytest", "cwd": ".", "exitCode": code, "output": output, "durationMs": 480},
+            {
+                "time": T0 + 12.0,
+                "action": "terminal",
+                "commandLine": "python -m pytest",
+                "cwd": ".",
+                "exitCode": code,
+                "output": output,
+                "durationMs": 480,
+            },
         ],
     )
 
@@ -84,16 +97,37 @@ def quiet_editing() -> None:
     actions: list[dict] = [{"time": T0, "action": "open", "path": "calc.py", "languageId": "python"}]
     t = T0 + 3
     for i in range(5):  # small edits with pauses, each saved, nothing wrong
-        actions.append(edit(t, "calc.py", line, len(calc[line]), f'    """Split an expression such as \'1 + 2\' into tokens ({i}).""" '.rstrip()))
+        actions.append(
+            edit(
+                t,
+                "calc.py",
+                line,
+                len(calc[line]),
+                f'    """Split an expression such as \'1 + 2\' into tokens ({i}).""" '.rstrip(),
+            )
+        )
         calc[line] = actions[-1]["changes"][0]["text"]
         actions.append({"time": t + 5, "action": "save", "path": "calc.py"})
         actions.append({"time": t + 6, "action": "diagnostics", "path": "calc.py", "diagnostics": []})
         t += 40
-    actions.append({"time": t, "action": "terminal", "commandLine": "python -m pytest -q", "cwd": ".", "exitCode": code, "output": output, "durationMs": 430})
+    actions.append(
+        {
+            "time": t,
+            "action": "terminal",
+            "commandLine": "python -m pytest -q",
+            "cwd": ".",
+            "exitCode": code,
+            "output": output,
+            "durationMs": 430,
+        }
+    )
     actions.append({"time": t + 30, "action": "close", "path": "calc.py"})
     write(
         "quiet-editing",
-        {"description": "A developer edits and saves a docstring a few times; tests pass. Nothing should be proposed.", "expect": {"tasks": []}},
+        {
+            "description": "A developer edits and saves a docstring a few times; tests pass. Nothing should be proposed.",
+            "expect": {"tasks": []},
+        },
         actions,
     )
 
@@ -167,15 +201,25 @@ async def _drive_recorded_session(ws: Path, recording: Path) -> list[str]:
                 pos = types.Position(line=line, character=len(lines[line]) + version - 2)
                 change = types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=ch)
                 doc = types.VersionedTextDocumentIdentifier(uri=uri, version=version)
-                client.text_document_did_change(types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change]))
+                client.text_document_did_change(
+                    types.DidChangeTextDocumentParams(text_document=doc, content_changes=[change])
+                )
                 await asyncio.sleep(0.03)
             await asyncio.sleep(0.6)
-            client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+            client.text_document_did_save(
+                types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
             await asyncio.sleep(0.6)
             code, output = run(ws, [sys.executable, "-m", "pytest"])
             client.protocol.notify(
                 protocol.TERMINAL_COMMAND,
-                {"commandLine": "python -m pytest", "cwd": str(ws), "exitCode": code, "output": output, "durationMs": 450},
+                {
+                    "commandLine": "python -m pytest",
+                    "cwd": str(ws),
+                    "exitCode": code,
+                    "output": output,
+                    "durationMs": 450,
+                },
             )
             proposal = await client.next_proposal()
             await asyncio.sleep(0.5)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write docs/protocol.md from proactive_ls/lsp/protocol.py, so the documentation cannot drift from the code.
 
-    python scripts/make-protocol-doc.py          # rewrite docs/protocol.md
-    python scripts/make-protocol-doc.py --check  # exit 1 if it is stale
+python scripts/make-protocol-doc.py          # rewrite docs/protocol.md
+python scripts/make-protocol-doc.py --check  # exit 1 if it is stale
 """
 
 from __future__ import annotations

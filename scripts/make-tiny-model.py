@@ -47,8 +47,13 @@ def corpus_files(paths: list[Path]) -> list[Path]:
             found.add(p)
         elif p.is_dir():
             for f in p.rglob("*"):
-                if f.is_file() and f.suffix in TEXT_SUFFIXES and not any(
-                    part.startswith(".") or part in {"node_modules", "__pycache__", "build"} for part in f.relative_to(p).parts
+                if (
+                    f.is_file()
+                    and f.suffix in TEXT_SUFFIXES
+                    and not any(
+                        part.startswith(".") or part in {"node_modules", "__pycache__", "build"}
+                        for part in f.relative_to(p).parts
+                    )
                 ):
                     found.add(f)
     return sorted(found)  # a fixed order keeps the tokenizer deterministic
@@ -154,20 +159,44 @@ def write_adapter(model, out: Path, rank: int = 8, seed: int = 0) -> None:  # ty
             tensors[f"{prefix}.lora_B.weight"] = torch.zeros(proj.out_features, rank)
     out.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(out / "adapter_model.safetensors"))
-    (out / "adapter_config.json").write_text(json.dumps({
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": 2 * rank, "lora_dropout": 0.0,
-        "target_modules": ["q_proj", "v_proj"], "bias": "none", "base_model_name_or_path": str(out.parent.parent),
-    }, indent=2))
+    (out / "adapter_config.json").write_text(
+        json.dumps(
+            {
+                "peft_type": "LORA",
+                "task_type": "CAUSAL_LM",
+                "r": rank,
+                "lora_alpha": 2 * rank,
+                "lora_dropout": 0.0,
+                "target_modules": ["q_proj", "v_proj"],
+                "bias": "none",
+                "base_model_name_or_path": str(out.parent.parent),
+            },
+            indent=2,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", type=Path, help="folder to write the checkpoint to")
-    ap.add_argument("--corpus", type=Path, action="append", help="text files or folders to train the tokenizer on (default: this project)")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="text files or folders to train the tokenizer on (default: this project)",
+    )
     ap.add_argument("--vocab-size", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--adapter", action="append", default=[], metavar="NAME", help="also write a (no-op) LoRA adapter to OUT_DIR/adapters/NAME")
-    ap.add_argument("--random", action="store_true", help="purely random weights (tied), without the steering of steer()")
+    ap.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also write a (no-op) LoRA adapter to OUT_DIR/adapters/NAME",
+    )
+    ap.add_argument(
+        "--random", action="store_true", help="purely random weights (tied), without the steering of steer()"
+    )
     args = ap.parse_args(argv)
 
     started = time.monotonic()

@@ -34,7 +34,11 @@ VALID_ANSWER = {
     "Response": "The test test_parse_empty still fails at tests/test_io.py:12. Shall I open it?",
 }
 VALID_JUDGEMENT = {"thought": "I am fixing this test, so opening it helps me.", "judgement": "accepted"}
-VALID_EXECUTION = {"kind": "markdown", "title": "Why test_parse_empty fails", "markdown": "The parser returns None for ''."}
+VALID_EXECUTION = {
+    "kind": "markdown",
+    "title": "Why test_parse_empty fails",
+    "markdown": "The parser returns None for ''.",
+}
 
 
 def closed_port() -> int:
@@ -78,10 +82,12 @@ class FaultServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self, port: int = 0) -> "FaultServer":
+    def start(self, port: int = 0) -> FaultServer:
         self._httpd = _Server(("127.0.0.1", port or self.port), self._handler())
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fault-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fault-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -117,7 +123,9 @@ class FaultServer:
             def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
                 return
 
-            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+            def _send(
+                self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None
+            ) -> None:
                 body = raw if raw is not None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -134,9 +142,20 @@ class FaultServer:
                 if self.path.rstrip("/") == "/v1/models":
                     with server._lock:
                         server.model_list_requests += 1
-                    self._send(200, {"object": "list", "data": [
-                        {"id": server.model, "object": "model", "owned_by": "fault-server", "max_model_len": server.max_model_len}
-                    ]})
+                    self._send(
+                        200,
+                        {
+                            "object": "list",
+                            "data": [
+                                {
+                                    "id": server.model,
+                                    "object": "model",
+                                    "owned_by": "fault-server",
+                                    "max_model_len": server.max_model_len,
+                                }
+                            ],
+                        },
+                    )
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -166,7 +185,9 @@ class FaultServer:
                     headers = {"Retry-After": "0"} if status in (429, 503) else {}
                     self._send(status, {"error": {"message": f"injected {status}", "code": status}}, headers)
                     return
-                schema_name = ((body.get("response_format") or {}).get("json_schema") or {}).get("name", "proactive_answer")
+                schema_name = ((body.get("response_format") or {}).get("json_schema") or {}).get(
+                    "name", "proactive_answer"
+                )
                 answer = server.answers.get(schema_name, VALID_ANSWER)
                 finish = "stop"
                 if mode == "valid":
@@ -174,7 +195,9 @@ class FaultServer:
                 elif mode == "null_task":
                     content = json.dumps({**VALID_ANSWER, "Proactive Task": "null", "Response": "null"})
                 elif mode == "fenced":
-                    content = "Sure! Here is my analysis:\n```json\n" + json.dumps(answer, indent=2) + "\n```\nLet me know."
+                    content = (
+                        "Sure! Here is my analysis:\n```json\n" + json.dumps(answer, indent=2) + "\n```\nLet me know."
+                    )
                 elif mode == "truncated":
                     content = json.dumps(answer)[:40]
                     finish = "length"
@@ -197,7 +220,9 @@ class FaultServer:
                     "object": "chat.completion",
                     "created": int(time.time()),
                     "model": server.model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+                    ],
                     "usage": {
                         "prompt_tokens": prompt,
                         "completion_tokens": len(content) // 4,

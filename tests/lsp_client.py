@@ -28,6 +28,7 @@ def _client_converter():  # type: ignore[no-untyped-def]
     converter.register_structure_hook(Union[types.Command, types.CodeAction], code_action_or_command)
     return converter
 
+
 SERVER_COMMAND = [sys.executable, "-m", "proactive_ls", "serve", "--log-level", "warning"]
 
 FAST_SETTINGS: dict[str, Any] = {
@@ -76,12 +77,20 @@ class ProactiveClient(LanguageClient):
         return await self.wait_until(lambda: self.proposals[seen] if len(self.proposals) > seen else None, timeout)
 
     async def execute(self, command: str, *arguments: Any) -> Any:
-        return await self.workspace_execute_command_async(types.ExecuteCommandParams(command=command, arguments=list(arguments)))
+        return await self.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=list(arguments))
+        )
 
 
 def make_client() -> ProactiveClient:
     client = ProactiveClient()
-    ours = {types.CLIENT_REGISTER_CAPABILITY, types.WINDOW_SHOW_DOCUMENT, types.WINDOW_SHOW_MESSAGE, types.WINDOW_SHOW_MESSAGE_REQUEST, types.WORKSPACE_APPLY_EDIT}
+    ours = {
+        types.CLIENT_REGISTER_CAPABILITY,
+        types.WINDOW_SHOW_DOCUMENT,
+        types.WINDOW_SHOW_MESSAGE,
+        types.WINDOW_SHOW_MESSAGE_REQUEST,
+        types.WORKSPACE_APPLY_EDIT,
+    }
     register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m not in ours})
 
     @client.feature(protocol.PROPOSAL)
@@ -179,4 +188,3 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: 
         if loop.time() > end:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
-

@@ -82,7 +82,11 @@ def test_recorded_gpt4o_under_the_gate_and_filtered_by_it(data: Path, tmp_path: 
     check_splits(filtered)
 
     # As recorded: one proposal per step with a task in the agent's run ('null' is silence).
-    recorded = sum(recorded_task(s.agent_response) is not None for n in trace_names(data) for s in load_trace(data / "agent_traces" / "gpt-4o" / f"{n}.json"))
+    recorded = sum(
+        recorded_task(s.agent_response) is not None
+        for n in trace_names(data)
+        for s in load_trace(data / "agent_traces" / "gpt-4o" / f"{n}.json")
+    )
     assert proposed["real_average"]["proposals"] == recorded > 200  # it interrupts at almost every step
     # The filter only turns proposals into silences.
     a, f = proposed["real_average"], filtered["real_average"]
@@ -148,17 +152,26 @@ def test_remote_proposer_and_judge_run_concurrently_within_the_limit(data: Path)
             text = body["messages"][-1]["content"]
             if "Proposed Task" in text:  # the judge: accept tasks of even length, and silence
                 task = json.loads(text)["Proposed Task"]
-                content = {"thought": "t", "judgement": "accepted" if task is None or len(task) % 2 == 0 else "rejected"}
+                content = {
+                    "thought": "t",
+                    "judgement": "accepted" if task is None or len(task) % 2 == 0 else "rejected",
+                }
             else:
                 last = json.loads(text)["Observations"][-1]["Event"]
                 task = f"Help with: {last[:40]}" if "search" in last.lower() else None
                 content = {"Purpose": "p", "Thoughts": "t", "Proactive Task": task, "Response": task or ""}
-            return httpx.Response(200, json={"choices": [{"message": {"content": json.dumps(content)}, "finish_reason": "stop"}]})
+            return httpx.Response(
+                200, json={"choices": [{"message": {"content": json.dumps(content)}, "finish_reason": "stop"}]}
+            )
         finally:
             in_flight -= 1
 
-    settings = parse_settings({"model": {"name": "stand-in", "maxRetries": 0}, "judgeModel": {"name": "rm", "maxRetries": 0}})
-    result = asyncio.run(run_bench(data, "vllm", "vllm", settings, concurrency=3, transport=httpx.MockTransport(handler)))
+    settings = parse_settings(
+        {"model": {"name": "stand-in", "maxRetries": 0}, "judgeModel": {"name": "rm", "maxRetries": 0}}
+    )
+    result = asyncio.run(
+        run_bench(data, "vllm", "vllm", settings, concurrency=3, transport=httpx.MockTransport(handler))
+    )
     assert 1 < peak <= 3
     metrics = result.metrics()["vllm"]["as_proposed"]
     check_splits(metrics)

@@ -29,7 +29,9 @@ def test_version() -> None:
 
 
 def test_replay_prints_the_proposal_and_the_silence() -> None:
-    proc = run("replay", str(EXAMPLES / "failing-test" / "session.jsonl"), str(EXAMPLES / "quiet-editing" / "session.jsonl"))
+    proc = run(
+        "replay", str(EXAMPLES / "failing-test" / "session.jsonl"), str(EXAMPLES / "quiet-editing" / "session.jsonl")
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Open the failure of `test_precedence` at tests/test_calc.py:9" in proc.stdout
     assert "(no proposal: proactive-ls stays silent)" in proc.stdout
@@ -38,7 +40,9 @@ def test_replay_prints_the_proposal_and_the_silence() -> None:
 def test_replay_json_is_machine_readable() -> None:
     proc = run("replay", "--json", str(EXAMPLES / "failing-test" / "session.jsonl"))
     [result] = json.loads(proc.stdout)
-    assert result["proposals"] == 1 and result["tasks"] == ["Open the failure of `test_precedence` at tests/test_calc.py:9"]
+    assert result["proposals"] == 1 and result["tasks"] == [
+        "Open the failure of `test_precedence` at tests/test_calc.py:9"
+    ]
     assert result["steps"][0]["proposal"]["operation"]["kind"] == "open_location"
 
 
@@ -58,7 +62,9 @@ def _free_port() -> int:
 
 async def test_serve_over_tcp(tmp_path: Path) -> None:
     port = _free_port()
-    server = subprocess.Popen([*CLI, "serve", "--tcp", f"127.0.0.1:{port}", "--feedback-log", str(tmp_path / "log.jsonl")])
+    server = subprocess.Popen(
+        [*CLI, "serve", "--tcp", f"127.0.0.1:{port}", "--feedback-log", str(tmp_path / "log.jsonl")]
+    )
     client = LanguageClient("test", "1")
     try:
         for _ in range(100):
@@ -67,10 +73,14 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
                 break
             except OSError:
                 await asyncio.sleep(0.1)
-        result = await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri()))
+        result = await client.initialize_async(
+            types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri())
+        )
         assert result.server_info.name == "proactive-ls"
         client.initialized(types.InitializedParams())
-        status = await client.workspace_execute_command_async(types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[]))
+        status = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[])
+        )
         assert status["feedbackLog"] == str(tmp_path / "log.jsonl")  # --feedback-log wins
         await client.shutdown_async(None)
     finally:

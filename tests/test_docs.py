@@ -17,5 +17,7 @@ def test_events_doc_is_up_to_date(tmp_path: Path) -> None:
 
 
 def test_protocol_doc_is_up_to_date() -> None:
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "make-protocol-doc.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make-protocol-doc.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr

@@ -128,7 +128,12 @@ async def test_a_judge_filters_and_the_filtered_proposal_is_logged(tmp_path: Pat
     engine.judge = RejectingJudge()
     assert await say(engine, "fix it", T0) == []
     [record] = list(iter_records(tmp_path / "log.jsonl"))
-    assert (record.outcome, record.judge, record.judge_score, record.detail) == ("filtered", "no", 0.1, "score 0.10 < 0.50")
+    assert (record.outcome, record.judge, record.judge_score, record.detail) == (
+        "filtered",
+        "no",
+        0.1,
+        "score 0.10 < 0.50",
+    )
     assert engine.pending() == []
 
 

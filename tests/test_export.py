@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from proactive_ls.lsp import protocol
 from proactive_ls.events import Observation
 from proactive_ls.feedback.export import ExportStats, export_rows, main_export, prompt_messages, read_records
 from proactive_ls.judges.gate_train import feedback_rows, load_reward_rows, main_train_gate, train_gate
 from proactive_ls.llm.prompt import SYSTEM_PROMPT, Transcript
 from proactive_ls.llm.schema import parse_answer
-from tests.lsp_client import eventually, read_log, start_session
+from proactive_ls.lsp import protocol
 from tests.conftest import EXAMPLES, SHARED, run_pytest
+from tests.lsp_client import eventually, read_log, start_session
 
 PROACTIVEBENCH_KEYS = {"obs", "pred_task", "valid", "help_needed", "annotation", "category"}
 SECRET = "ghp_" + "Ab1" * 12
@@ -40,7 +40,8 @@ async def _session(project: Path, log: Path) -> list[str]:
     """Accept one proposal, reject another, leave a third unanswered until it is recorded as ignored."""
     client = await start_session(project, log, settings={"ignoreAfterS": 1.5})
     notify = lambda code, out: client.protocol.notify(  # noqa: E731
-        protocol.TERMINAL_COMMAND, {"commandLine": "python -m pytest", "cwd": str(project), "exitCode": code, "output": out}
+        protocol.TERMINAL_COMMAND,
+        {"commandLine": "python -m pytest", "cwd": str(project), "exitCode": code, "output": out},
     )
     try:
         code, output = run_pytest(project)
@@ -128,9 +129,17 @@ def test_preference_pairs(real_log: tuple[Path, list[str]], tmp_path: Path) -> N
     rows, _ = export(log, "preference")
     assert len(rows) == 2 and all(set(r) == {"prompt", "chosen", "rejected"} for r in rows)
     accepted, rejected = rows
-    assert [m["role"] for m in accepted["prompt"]] == ["system", "user"] and accepted["prompt"][0]["content"] == SYSTEM_PROMPT
-    assert _answer(accepted["chosen"])["Proactive Task"] == tasks[0] and _answer(accepted["rejected"])["Proactive Task"] is None
-    assert _answer(rejected["chosen"])["Proactive Task"] is None and _answer(rejected["rejected"])["Proactive Task"] == tasks[1]
+    assert [m["role"] for m in accepted["prompt"]] == ["system", "user"] and accepted["prompt"][0][
+        "content"
+    ] == SYSTEM_PROMPT
+    assert (
+        _answer(accepted["chosen"])["Proactive Task"] == tasks[0]
+        and _answer(accepted["rejected"])["Proactive Task"] is None
+    )
+    assert (
+        _answer(rejected["chosen"])["Proactive Task"] is None
+        and _answer(rejected["rejected"])["Proactive Task"] == tasks[1]
+    )
 
     # Two tasks judged on the same history: the accepted one is preferred to the rejected one.
     records = read_log(log)
@@ -150,16 +159,29 @@ def test_sft_targets_are_the_accepted_proposals_in_the_inference_prompt(real_log
     assert (system["role"], user["role"], assistant["role"]) == ("system", "user", "assistant")
     answer = parse_answer(assistant["content"])
     record = read_log(log)[0]
-    assert answer.proactive_task == tasks[0] and answer.response == record["message"] and answer.purpose == record["purpose"]
+    assert (
+        answer.proactive_task == tasks[0]
+        and answer.response == record["message"]
+        and answer.purpose == record["purpose"]
+    )
     # The prompt is the one the model proposer sends for these events.
-    events = [Observation(time=datetime.strptime(o["Time"], "%Y-%m-%d %H:%M:%S").timestamp(), text=o["Event"]) for o in record["observations"]]
+    events = [
+        Observation(time=datetime.strptime(o["Time"], "%Y-%m-%d %H:%M:%S").timestamp(), text=o["Event"])
+        for o in record["observations"]
+    ]
     transcript = Transcript(budget_tokens=1536)
     transcript.sync(events)
     assert [system, user] == transcript.messages()
 
 
 def test_a_long_history_is_cut_as_the_proposer_cuts_it() -> None:
-    steps = [{"Time": f"2025-11-24 10:{i // 60:02d}:{i % 60:02d}", "Event": f"The user edits 'a{i}.py' around line {i} (1 line changed)."} for i in range(400)]
+    steps = [
+        {
+            "Time": f"2025-11-24 10:{i // 60:02d}:{i % 60:02d}",
+            "Event": f"The user edits 'a{i}.py' around line {i} (1 line changed).",
+        }
+        for i in range(400)
+    ]
     messages = prompt_messages(steps)
     body = json.loads(messages[-1]["content"])
     assert "Earlier" in body and 0 < len(body["Observations"]) < 400 and body["Observations"][-1] == steps[-1]
@@ -196,7 +218,10 @@ def test_every_string_is_redacted(real_log: tuple[Path, list[str]], tmp_path: Pa
         "task": f"Rotate the token {SECRET}",
         "message": f"password = 'sw0rdfish-{SECRET[-6:]}' leaked; token={SECRET}",
         "thoughts": f"Authorization: Bearer {SECRET}",
-        "observations": [*record["observations"], {"Time": "2025-11-24 16:00:00", "Event": f"The user ran 'export GITHUB_TOKEN={SECRET}' in the terminal."}],
+        "observations": [
+            *record["observations"],
+            {"Time": "2025-11-24 16:00:00", "Event": f"The user ran 'export GITHUB_TOKEN={SECRET}' in the terminal."},
+        ],
     }
     path = tmp_path / "leaky.jsonl"
     path.write_text(json.dumps(leaky) + "\n")
@@ -217,17 +242,34 @@ def _write_large_log(path: Path, n: int) -> None:
             template["task"] = f"Fix the {i % 7} errors in 'src/mod{i % 97}.py'"
             template["decided_at"] = 1_764_000_000.0 + i
             template["observations"] = [
-                {"Time": "2025-11-24 16:00:00", "Event": f"The user edits function `f{i}` in 'src/mod{i % 97}.py' (3 lines changed)."},
-                {"Time": "2025-11-24 16:00:05", "Event": f"The user saves 'src/mod{i % 97}.py', which still has {i % 7} errors."},
+                {
+                    "Time": "2025-11-24 16:00:00",
+                    "Event": f"The user edits function `f{i}` in 'src/mod{i % 97}.py' (3 lines changed).",
+                },
+                {
+                    "Time": "2025-11-24 16:00:05",
+                    "Event": f"The user saves 'src/mod{i % 97}.py', which still has {i % 7} errors.",
+                },
             ]
             f.write(json.dumps(template) + "\n")
 
 
 def read_log_template() -> dict[str, Any]:
     return {
-        "schema_version": 1, "session_id": "s", "proposed_at": 1_764_000_000.0, "message": "Go through them?",
-        "purpose": "Errors remain in a file the user has just saved.", "thoughts": None, "operation": "open_location",
-        "anchor": None, "proposer": "local", "model": None, "judge": None, "judge_score": None, "judge_reason": None, "detail": None,
+        "schema_version": 1,
+        "session_id": "s",
+        "proposed_at": 1_764_000_000.0,
+        "message": "Go through them?",
+        "purpose": "Errors remain in a file the user has just saved.",
+        "thoughts": None,
+        "operation": "open_location",
+        "anchor": None,
+        "proposer": "local",
+        "model": None,
+        "judge": None,
+        "judge_score": None,
+        "judge_reason": None,
+        "detail": None,
     }
 
 
@@ -247,7 +289,9 @@ def test_a_large_log_is_exported_in_constant_memory(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
-    print(f"\n200,000 records ({size / 1e6:.0f} MB): peak traced memory {peak / 1e6:.1f} MB, {elapsed:.1f} s, {stats.summary()}")
+    print(
+        f"\n200,000 records ({size / 1e6:.0f} MB): peak traced memory {peak / 1e6:.1f} MB, {elapsed:.1f} s, {stats.summary()}"
+    )
     assert stats.records == n and stats.rows == n // 2  # accepted and rejected; no duplicate content to drop
     assert peak < 24e6 < size / 2  # the two 4 MiB Bloom filters and a bounded cache, not the log
 
@@ -256,7 +300,9 @@ def test_cli_errors_are_clear(tmp_path: Path, real_log: tuple[Path, list[str]]) 
     log, _ = real_log
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "proactive_ls", "export", *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "proactive_ls", "export", *args], capture_output=True, text=True, timeout=120
+        )
 
     missing = run("--format", "reward", "--feedback-log", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "no feedback log at" in missing.stderr and "Traceback" not in missing.stderr

@@ -14,8 +14,15 @@ from proactive_ls.feedback.log import FeedbackLog, FeedbackRecord, iter_records
 
 def record(n: int, outcome: str = "accepted") -> FeedbackRecord:
     return FeedbackRecord(
-        proposal_id=f"p{n}", outcome=outcome, proposed_at=1.0 + n, decided_at=2.0 + n, task=f"task {n}", message="m",
-        operation="open_location", proposer="local", observations=[{"Time": "2026-01-01 00:00:00", "Event": "The user saves 'a.py'."}],
+        proposal_id=f"p{n}",
+        outcome=outcome,
+        proposed_at=1.0 + n,
+        decided_at=2.0 + n,
+        task=f"task {n}",
+        message="m",
+        operation="open_location",
+        proposer="local",
+        observations=[{"Time": "2026-01-01 00:00:00", "Event": "The user saves 'a.py'."}],
     )
 
 
@@ -72,6 +79,20 @@ def test_records_are_json_lines_with_the_documented_fields(tmp_path: Path) -> No
     path = tmp_path / "log.jsonl"
     FeedbackLog(path).append_sync(record(0, "rejected"))
     data = json.loads(path.read_text().splitlines()[0])
-    for key in ("schema_version", "record_id", "proposal_id", "outcome", "proposed_at", "decided_at", "task", "message",
-                "observations", "proposer", "model", "judge", "judge_score", "operation"):
+    for key in (
+        "schema_version",
+        "record_id",
+        "proposal_id",
+        "outcome",
+        "proposed_at",
+        "decided_at",
+        "task",
+        "message",
+        "observations",
+        "proposer",
+        "model",
+        "judge",
+        "judge_score",
+        "operation",
+    ):
         assert key in data

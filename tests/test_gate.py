@@ -35,8 +35,14 @@ needs_data = pytest.mark.skipif(
 )
 
 RUBY = [
-    {"time": "1717377997.0", "event": "The user starts working on a file 'CheckName.rb' within a Ruby project in Visual Studio Code."},
-    {"time": "1717378000.7", "event": "The user searches on Google for 'How to capitalize person name in ruby?' after typing and clicking 'Enter'."},
+    {
+        "time": "1717377997.0",
+        "event": "The user starts working on a file 'CheckName.rb' within a Ruby project in Visual Studio Code.",
+    },
+    {
+        "time": "1717378000.7",
+        "event": "The user searches on Google for 'How to capitalize person name in ruby?' after typing and clicking 'Enter'.",
+    },
 ]
 
 
@@ -46,7 +52,9 @@ def _toy_rows() -> list[dict]:
     for trace, (topic, query) in enumerate([("pandas", "pandas read csv"), ("oauth", "oauth token error")]):
         obs = []
         for step in range(6):
-            obs = obs + [{"time": f"Day 1, 10:{10 * step:02d} PM", "event": f"The user searches for '{query} {step}' ({topic})."}]
+            obs = obs + [
+                {"time": f"Day 1, 10:{10 * step:02d} PM", "event": f"The user searches for '{query} {step}' ({topic})."}
+            ]
             rows.append({"obs": list(obs), "pred_task": f"Explain {query} {step} with an example", "valid": True})
             rows.append({"obs": list(obs), "pred_task": "Continue working on the project", "valid": False})
             rows.append({"obs": list(obs), "pred_task": None, "valid": step % 2 == 0})
@@ -68,7 +76,9 @@ def test_time_formats() -> None:
 
 def test_sentence_kinds() -> None:
     assert {"search"} <= sentence_kinds("The user searches for 'pandas read_csv file not found error'.")
-    assert {"error", "run"} <= sentence_kinds("The terminal displays an error message indicating that the file 'data.csv' was not found.")
+    assert {"error", "run"} <= sentence_kinds(
+        "The terminal displays an error message indicating that the file 'data.csv' was not found."
+    )
     assert "copy" in sentence_kinds("The user pasted ('cmd+v') and scrolled within another application.")
     assert "search" not in sentence_kinds("The user saves 'a.py'.")
 
@@ -80,7 +90,9 @@ def test_features_from_events_and_both_key_styles() -> None:
             time=130.0,
             command_line="pytest",
             exit_code=1,
-            failure=Failure(tool="pytest", title="test_parse", summary="2 tests failed in 'tests/test_io.py'", failed=2),
+            failure=Failure(
+                tool="pytest", title="test_parse", summary="2 tests failed in 'tests/test_io.py'", failed=2
+            ),
         ),
     ]
     upper = render_history(events)
@@ -107,7 +119,9 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     loaded = Gate.load(tmp_path / "gate.json")
     assert loaded.dumps() == a.dumps()
     obs = rows[-1]["obs"]
-    assert loaded.score(obs, "Explain oauth token error 5 with an example") > loaded.score(obs, "Continue working on the project")
+    assert loaded.score(obs, "Explain oauth token error 5 with an example") > loaded.score(
+        obs, "Continue working on the project"
+    )
     with pytest.raises(TypeError):
         train_gate(rows, learning_rate=1.0)
 
@@ -179,8 +193,15 @@ async def test_gate_judge() -> None:
 
 def _record(outcome: str, task: str, t: float, obs: list[dict[str, str]]) -> FeedbackRecord:
     return FeedbackRecord(
-        proposal_id=f"p{t}", outcome=outcome, proposed_at=t, decided_at=t + 5, task=task, message=task,
-        operation="show_markdown", observations=obs, proposer="test",
+        proposal_id=f"p{t}",
+        outcome=outcome,
+        proposed_at=t,
+        decided_at=t + 5,
+        task=task,
+        message=task,
+        operation="show_markdown",
+        observations=obs,
+        proposer="test",
     )
 
 

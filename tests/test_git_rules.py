@@ -41,7 +41,11 @@ def conflicted_repo(tmp_path: Path) -> Path:
     header = "".join(f"# line {i}\n" for i in range(10))
     commit(repo, "Base", **{"calc.py": header + "def add(a, b):\n    return a + b\n", "notes.md": "one\n"})
     git(repo, "checkout", "-q", "-b", "feature")
-    commit(repo, "Feature", **{"calc.py": header + "def add(a, b):\n    return b + a  # émoji ✓\n", "notes.md": "feature\n"})
+    commit(
+        repo,
+        "Feature",
+        **{"calc.py": header + "def add(a, b):\n    return b + a  # émoji ✓\n", "notes.md": "feature\n"},
+    )
     git(repo, "checkout", "-q", "main")
     commit(repo, "Main", **{"calc.py": header + "def add(a, b):\n    return int(a) + int(b)\n", "notes.md": "main\n"})
     return repo
@@ -93,11 +97,24 @@ def test_conflict_rule_silent_once_the_operation_ended(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "is_test"),
     [
-        ("pytest -x", True), ("python -m pytest tests/", True), ("uv run pytest -q", True), ("npm test", True),
-        ("npm run test:unit", True), ("cd web && yarn test", True), ("go test ./...", True), ("cargo test", True),
-        ("CI=1 npx jest", True), ("./gradlew test", True), ("make check", True), ("tox -e py311", True),
-        ("pip install pytest", False), ("echo pytest", False), ("git commit -m test", False), ("ls tests", False),
-        ("python app.py", False), ("npm install", False),
+        ("pytest -x", True),
+        ("python -m pytest tests/", True),
+        ("uv run pytest -q", True),
+        ("npm test", True),
+        ("npm run test:unit", True),
+        ("cd web && yarn test", True),
+        ("go test ./...", True),
+        ("cargo test", True),
+        ("CI=1 npx jest", True),
+        ("./gradlew test", True),
+        ("make check", True),
+        ("tox -e py311", True),
+        ("pip install pytest", False),
+        ("echo pytest", False),
+        ("git commit -m test", False),
+        ("ls tests", False),
+        ("python app.py", False),
+        ("npm install", False),
     ],
 )
 def test_test_command_detection(command: str, is_test: bool) -> None:

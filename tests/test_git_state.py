@@ -151,7 +151,9 @@ def test_submodule(tmp_path: Path) -> None:
 # -- events ------------------------------------------------------------------------------------------
 
 
-def test_no_stamp_change_means_git_is_not_asked(watcher: GitWatcher, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_stamp_change_means_git_is_not_asked(
+    watcher: GitWatcher, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(repo / "app.py", "x = 1\ny = 2\n")  # a worktree edit touches no git state file
 
     def boom() -> RepoSnapshot:
@@ -190,13 +192,19 @@ def test_staged_set_unchanged_is_not_reported_again(watcher: GitWatcher, repo: P
 def test_worktree_diff_reported_only_when_it_changes_meaningfully(watcher: GitWatcher, repo: Path) -> None:
     body = "".join(f"line {i}\n" for i in range(100))
     write(repo / "README.md", "hello\n" + body)
-    assert watcher.check(T + 1) == [GitWorktreeChanged(time=T + 1, repo=str(repo), files=1, insertions=100, deletions=0)]
+    assert watcher.check(T + 1) == [
+        GitWorktreeChanged(time=T + 1, repo=str(repo), files=1, insertions=100, deletions=0)
+    ]
     write(repo / "README.md", "hello\n" + body + "one more\n" * 5)  # +5%: not meaningful
     assert watcher.check(T + 2) == []
     write(repo / "README.md", "hello\n" + body + "one more\n" * 25)  # +25% since the last report
-    assert watcher.check(T + 3) == [GitWorktreeChanged(time=T + 3, repo=str(repo), files=1, insertions=125, deletions=0)]
+    assert watcher.check(T + 3) == [
+        GitWorktreeChanged(time=T + 3, repo=str(repo), files=1, insertions=125, deletions=0)
+    ]
     write(repo / "app.py", "x = 2\n")  # one more file
-    assert watcher.check(T + 4) == [GitWorktreeChanged(time=T + 4, repo=str(repo), files=2, insertions=126, deletions=1)]
+    assert watcher.check(T + 4) == [
+        GitWorktreeChanged(time=T + 4, repo=str(repo), files=2, insertions=126, deletions=1)
+    ]
     snap = watcher.snapshot()
     assert (snap.files, snap.insertions, snap.deletions, snap.changed) == (2, 126, 1, ["README.md", "app.py"])
 
@@ -237,7 +245,9 @@ def test_merge_conflict_then_resolved(watcher: GitWatcher, repo: Path) -> None:
     watcher.poll(T + 1)
     git(repo, "merge", "feature", check=False)
     events = watcher.poll(T + 2)
-    assert events[0] == GitOperation(time=T + 2, repo=str(repo), operation="merge", state="started", conflicted=["README.md", "app.py"])
+    assert events[0] == GitOperation(
+        time=T + 2, repo=str(repo), operation="merge", state="started", conflicted=["README.md", "app.py"]
+    )
     assert [type(e) for e in events[1:]] == [GitWorktreeChanged]  # the markers are uncommitted lines
     assert watcher.snapshot().conflicted == ["README.md", "app.py"]
 
@@ -271,7 +281,9 @@ def test_conflict_in_progress_at_startup_is_reported(repo: Path) -> None:
     conflicting_branches(repo)
     git(repo, "merge", "feature", check=False)
     w = GitWatcher(repo)
-    assert w.poll(T) == [GitOperation(time=T, repo=str(repo), operation="merge", state="started", conflicted=["README.md", "app.py"])]
+    assert w.poll(T) == [
+        GitOperation(time=T, repo=str(repo), operation="merge", state="started", conflicted=["README.md", "app.py"])
+    ]
     assert w.poll(T + 1) == []
     w.close()
 
@@ -281,14 +293,18 @@ def test_rebase_conflict_keeps_the_branch(watcher: GitWatcher, repo: Path) -> No
     git(repo, "checkout", "-q", "feature")
     assert watcher.poll(T + 1) == [
         GitBranchSwitched(time=T + 1, repo=str(repo), old="main", new="feature"),
-        GitCommitted(time=T + 1, repo=str(repo), sha=sha(repo, "feature")[:7], summary="Feature change", branch="feature"),
+        GitCommitted(
+            time=T + 1, repo=str(repo), sha=sha(repo, "feature")[:7], summary="Feature change", branch="feature"
+        ),
         GitCommitted(time=T + 1, repo=str(repo), sha=sha(repo, "main")[:7], summary="Main change", branch="main"),
     ]
     git(repo, "rebase", "main", check=False)
     snap = watcher.snapshot()
     assert (snap.operation, snap.branch, snap.detached) == ("rebase", "feature", True)
     events = watcher.poll(T + 2)
-    assert events[0] == GitOperation(time=T + 2, repo=str(repo), operation="rebase", state="started", conflicted=["README.md", "app.py"])
+    assert events[0] == GitOperation(
+        time=T + 2, repo=str(repo), operation="rebase", state="started", conflicted=["README.md", "app.py"]
+    )
     assert not any(isinstance(e, (GitBranchSwitched, GitCommitted)) for e in events)
 
     git(repo, "rebase", "--abort")
@@ -317,7 +333,9 @@ def test_cherry_pick_conflict_and_abort(watcher: GitWatcher, repo: Path) -> None
     watcher.poll(T + 1)
     git(repo, "cherry-pick", "feature", check=False)
     events = watcher.poll(T + 2)
-    assert events[0] == GitOperation(time=T + 2, repo=str(repo), operation="cherry-pick", state="started", conflicted=["README.md", "app.py"])
+    assert events[0] == GitOperation(
+        time=T + 2, repo=str(repo), operation="cherry-pick", state="started", conflicted=["README.md", "app.py"]
+    )
     git(repo, "cherry-pick", "--abort")
     assert watcher.poll(T + 3)[0] == GitOperation(time=T + 3, repo=str(repo), operation="cherry-pick", state="aborted")
 
@@ -328,7 +346,9 @@ def test_revert_conflict(watcher: GitWatcher, repo: Path) -> None:
     watcher.poll(T + 1)
     git(repo, "revert", "--no-edit", "HEAD~1", check=False)
     events = watcher.poll(T + 2)
-    assert events[0] == GitOperation(time=T + 2, repo=str(repo), operation="revert", state="started", conflicted=["app.py"])
+    assert events[0] == GitOperation(
+        time=T + 2, repo=str(repo), operation="revert", state="started", conflicted=["app.py"]
+    )
     write(repo / "app.py", "x = 1\n")
     git(repo, "add", "app.py")
     git(repo, "revert", "--continue")
@@ -371,13 +391,21 @@ def test_unborn_branch(tmp_path: Path) -> None:
         GitWorktreeChanged(time=T + 1, repo=str(repo), files=1, insertions=2, deletions=0),
     ]
     git(repo, "commit", "-q", "-m", "First")
-    assert w.poll(T + 2)[0] == GitCommitted(time=T + 2, repo=str(repo), sha=sha(repo)[:7], summary="First", branch="main")
+    assert w.poll(T + 2)[0] == GitCommitted(
+        time=T + 2, repo=str(repo), sha=sha(repo)[:7], summary="First", branch="main"
+    )
     w.close()
 
 
 def test_watch_globs_and_stamps(watcher: GitWatcher, repo: Path) -> None:
     globs = watcher.watch_globs()
-    for expected in ("**/.git/HEAD", "**/.git/index", "**/.git/MERGE_HEAD", "**/.git/rebase-merge", "**/.git/refs/heads/**"):
+    for expected in (
+        "**/.git/HEAD",
+        "**/.git/index",
+        "**/.git/MERGE_HEAD",
+        "**/.git/rebase-merge",
+        "**/.git/refs/heads/**",
+    ):
         assert expected in globs
     stamps = watcher.stamps()
     assert {"HEAD", "index", "refs/heads/main", "logs/HEAD"} <= stamps.keys()

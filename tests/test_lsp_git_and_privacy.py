@@ -8,12 +8,18 @@ from pathlib import Path
 from lsprotocol import types
 
 from proactive_ls.lsp import protocol
-from tests.lsp_client import eventually, read_log, start_session
 from tests.conftest import run_pytest
+from tests.lsp_client import eventually, read_log, start_session
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args], cwd=repo, capture_output=True, text=True, check=check)
+    return subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 def conflicting_repo(root: Path) -> Path:
@@ -62,7 +68,9 @@ async def test_a_client_that_watches_files_is_asked_to_watch_git_state_and_its_r
         before = (await client.execute(protocol.COMMAND_STATUS))["events"]
         git(repo, "checkout", "-q", "feature")
         client.workspace_did_change_watched_files(
-            types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=(repo / ".git" / "HEAD").as_uri(), type=types.FileChangeType.Changed)])
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=(repo / ".git" / "HEAD").as_uri(), type=types.FileChangeType.Changed)]
+            )
         )
 
         async def noticed() -> bool:
@@ -81,20 +89,46 @@ async def test_secrets_typed_or_opened_never_reach_the_feedback_log(tmp_path: Pa
     client = await start_session(calc_project, log, settings={"ignoreAfterS": 0.5})
     try:
         env_uri = (calc_project / ".env").as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=env_uri, language_id="dotenv", version=1, text=(calc_project / ".env").read_text())))
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=env_uri, language_id="dotenv", version=1, text=(calc_project / ".env").read_text()
+                )
+            )
+        )
         calc_uri = (calc_project / "calc.py").as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=calc_uri, language_id="python", version=1, text=(calc_project / "calc.py").read_text())))
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=calc_uri, language_id="python", version=1, text=(calc_project / "calc.py").read_text()
+                )
+            )
+        )
         pos = types.Position(line=2, character=0)
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=calc_uri, version=2),
-                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=pos, end=pos), text=f'GITHUB_TOKEN = "{token}"\n')],
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=pos, end=pos), text=f'GITHUB_TOKEN = "{token}"\n'
+                    )
+                ],
             )
         )
-        client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=calc_uri)))
+        client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=calc_uri))
+        )
         code, output = run_pytest(calc_project)
         # The command echoes both secrets, as a careless debugging print would.
-        client.protocol.notify(protocol.TERMINAL_COMMAND, {"commandLine": f"TOKEN={token} pytest", "cwd": str(calc_project), "exitCode": code, "output": f"token={token}\nDATABASE_PASSWORD={env_secret}\n{output}"})
+        client.protocol.notify(
+            protocol.TERMINAL_COMMAND,
+            {
+                "commandLine": f"TOKEN={token} pytest",
+                "cwd": str(calc_project),
+                "exitCode": code,
+                "output": f"token={token}\nDATABASE_PASSWORD={env_secret}\n{output}",
+            },
+        )
         proposal = await client.next_proposal()
         await client.wait_until(lambda: client.resolved)  # recorded as ignored
         text = log.read_text()

@@ -8,8 +8,8 @@ import pytest
 from lsprotocol import types
 
 from proactive_ls.lsp import protocol
-from tests.lsp_client import ProactiveClient, eventually, read_log, start_session
 from tests.conftest import run_pytest
+from tests.lsp_client import ProactiveClient, eventually, read_log, start_session
 
 
 def _open(client: ProactiveClient, path: Path, version: int = 1) -> str:
@@ -94,13 +94,21 @@ async def test_failed_test_run_is_proposed_accepted_and_logged(tmp_path: Path, c
         # It is offered as a code action where it belongs, and not elsewhere.
         here = types.Range(start=types.Position(line=8, character=0), end=types.Position(line=8, character=10))
         actions = await client.text_document_code_action_async(
-            types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=test_uri), range=here, context=types.CodeActionContext(diagnostics=[]))
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=test_uri),
+                range=here,
+                context=types.CodeActionContext(diagnostics=[]),
+            )
         )
         commands = [_command(a) for a in actions or []]
         assert (protocol.COMMAND_ACCEPT, [proposal["id"]]) in commands
         assert (protocol.COMMAND_REJECT, [proposal["id"]]) in commands
         elsewhere = await client.text_document_code_action_async(
-            types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri), range=here, context=types.CodeActionContext(diagnostics=[]))
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=here,
+                context=types.CodeActionContext(diagnostics=[]),
+            )
         )
         assert not elsewhere
 
@@ -127,7 +135,9 @@ async def test_failed_test_run_is_proposed_accepted_and_logged(tmp_path: Path, c
         await client.shutdown_session()
 
 
-async def test_without_the_experimental_capability_the_user_is_asked(tmp_path: Path, calc_project: Path, failing_run) -> None:
+async def test_without_the_experimental_capability_the_user_is_asked(
+    tmp_path: Path, calc_project: Path, failing_run
+) -> None:
     log = tmp_path / "feedback.jsonl"
     client = await start_session(calc_project, log, experimental=False)
     client.answer = lambda params: "Accept"
@@ -263,9 +273,24 @@ async def test_errors_left_after_a_save_are_proposed(tmp_path: Path, calc_projec
     try:
         uri = _open(client, calc_project / "calc.py")
         diagnostics = [
-            {"range": {"start": {"line": 11, "character": 12}, "end": {"line": 11, "character": 17}}, "message": "Expression of type \"str\" is incompatible with \"float\"", "severity": 1, "source": "Pyright"},
-            {"range": {"start": {"line": 20, "character": 4}, "end": {"line": 20, "character": 9}}, "message": "\"totl\" is not defined", "severity": 1, "source": "Pyright"},
-            {"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 3}}, "message": "unused import", "severity": 2, "source": "Pyright"},
+            {
+                "range": {"start": {"line": 11, "character": 12}, "end": {"line": 11, "character": 17}},
+                "message": 'Expression of type "str" is incompatible with "float"',
+                "severity": 1,
+                "source": "Pyright",
+            },
+            {
+                "range": {"start": {"line": 20, "character": 4}, "end": {"line": 20, "character": 9}},
+                "message": '"totl" is not defined',
+                "severity": 1,
+                "source": "Pyright",
+            },
+            {
+                "range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 3}},
+                "message": "unused import",
+                "severity": 2,
+                "source": "Pyright",
+            },
         ]
         client.protocol.notify(protocol.DIAGNOSTICS, {"uri": uri, "diagnostics": diagnostics})
         _save(client, uri)
@@ -279,20 +304,28 @@ async def test_errors_left_after_a_save_are_proposed(tmp_path: Path, calc_projec
         await client.shutdown_session()
 
 
-async def test_invalid_settings_are_reported_and_the_server_keeps_serving(tmp_path: Path, calc_project: Path, failing_run) -> None:
+async def test_invalid_settings_are_reported_and_the_server_keeps_serving(
+    tmp_path: Path, calc_project: Path, failing_run
+) -> None:
     log = tmp_path / "feedback.jsonl"
     client = await start_session(calc_project, log, settings={"quietPeriodMs": "soon", "maxPerHour": -1})
     try:
-        message = await client.wait_until(lambda: next((m for m in client.messages if m.type == types.MessageType.Error), None))
+        message = await client.wait_until(
+            lambda: next((m for m in client.messages if m.type == types.MessageType.Error), None)
+        )
         assert "quietPeriodMs" in message.message and "maxPerHour" in message.message
-        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"proactive": {"backend": "gpt"}}))
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"proactive": {"backend": "gpt"}})
+        )
         second = await client.wait_until(lambda: [m for m in client.messages if m.type == types.MessageType.Error][1:])
         assert "backend" in second[0].message and "keeping the current settings" in second[0].message
         client.protocol.notify(protocol.TERMINAL_COMMAND, {"cwd": 3})
         third = await client.wait_until(lambda: [m for m in client.messages if "terminalCommand" in m.message])
         assert "malformed" in third[0].message
         # Still serving: a valid configuration change and a failing run give a proposal.
-        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"proactive": {"quietPeriodMs": 100, "feedbackLog": str(log)}}))
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"proactive": {"quietPeriodMs": 100, "feedbackLog": str(log)}})
+        )
         code, output = failing_run
         _terminal(client, "python -m pytest", calc_project, code, output)
         assert "test_precedence" in (await client.next_proposal())["task"]

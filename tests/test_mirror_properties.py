@@ -53,10 +53,64 @@ def ref_apply(text: str, start: tuple[int, int], end: tuple[int, int], new: str)
 # -- what to type --------------------------------------------------------------------------------
 
 PIECES = {
-    "python": ["a", "b1", " ", "    ", "é", "中文", "😀", "\r", "\n", "\r\n", "\t", "def ", "class ", "(", ")",
-               ":", "x = 1", '"', "'''", "#", "return ", "@dec", "async ", "[", "]", ",", "pass"],
-    "javascript": ["a", "b1", " ", "é", "中文", "😀", "\r", "\n", "\r\n", "\t", "function ", "class ", "{", "}",
-                   "(", ")", "=>", "const f = ", ";", "`", "'", "/*", "*/", "//", "return ", "x", "<div>"],
+    "python": [
+        "a",
+        "b1",
+        " ",
+        "    ",
+        "é",
+        "中文",
+        "😀",
+        "\r",
+        "\n",
+        "\r\n",
+        "\t",
+        "def ",
+        "class ",
+        "(",
+        ")",
+        ":",
+        "x = 1",
+        '"',
+        "'''",
+        "#",
+        "return ",
+        "@dec",
+        "async ",
+        "[",
+        "]",
+        ",",
+        "pass",
+    ],
+    "javascript": [
+        "a",
+        "b1",
+        " ",
+        "é",
+        "中文",
+        "😀",
+        "\r",
+        "\n",
+        "\r\n",
+        "\t",
+        "function ",
+        "class ",
+        "{",
+        "}",
+        "(",
+        ")",
+        "=>",
+        "const f = ",
+        ";",
+        "`",
+        "'",
+        "/*",
+        "*/",
+        "//",
+        "return ",
+        "x",
+        "<div>",
+    ],
 }
 SEEDS = {
     "python": [
@@ -162,8 +216,12 @@ class Oracle:
         self.text = old[:a] + new + old[b:]
         start_byte = len(old[:a].encode("utf-8"))
         self.tree.edit(
-            start_byte, len(old[:b].encode("utf-8")), start_byte + len(new.encode("utf-8")),
-            ts_point(old, a), ts_point(old, b), ts_point(self.text, a + len(new)),
+            start_byte,
+            len(old[:b].encode("utf-8")),
+            start_byte + len(new.encode("utf-8")),
+            ts_point(old, a),
+            ts_point(old, b),
+            ts_point(self.text, a + len(new)),
         )
 
     def reparse(self) -> None:

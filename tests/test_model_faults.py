@@ -82,7 +82,13 @@ def server():
 
 def proposer_for(url: str, notes: list[str] | None = None, clock: Clock | None = None, **kw: object) -> VllmProposer:
     breaker = CircuitBreaker(failure_threshold=3, cooldown_s=30.0, clock=clock or Clock())
-    return VllmProposer(endpoint(url, **kw), embedded(), notify=(notes.append if notes is not None else None), retry=FAST, breaker=breaker)
+    return VllmProposer(
+        endpoint(url, **kw),
+        embedded(),
+        notify=(notes.append if notes is not None else None),
+        retry=FAST,
+        breaker=breaker,
+    )
 
 
 # -- what is sent ------------------------------------------------------------------------------------
@@ -301,8 +307,12 @@ async def test_backoff_grows_exponentially_with_jitter() -> None:
         waits.append(s)
 
     transport = httpx.MockTransport(lambda r: httpx.Response(500, json={"error": {"message": "x"}}))
-    client = ModelClient(endpoint("http://model.invalid/v1"), transport=transport, sleep=sleep,
-                         retry=RetryPolicy(max_retries=4, base_s=1.0, cap_s=4.0))
+    client = ModelClient(
+        endpoint("http://model.invalid/v1"),
+        transport=transport,
+        sleep=sleep,
+        retry=RetryPolicy(max_retries=4, base_s=1.0, cap_s=4.0),
+    )
     with pytest.raises(ModelError):
         await client.chat([{"role": "user", "content": "hi"}])
     await client.aclose()
@@ -385,13 +395,21 @@ async def test_nothing_new_since_the_last_answer_asks_nothing(server: FaultServe
 async def test_a_redacted_secret_never_reaches_the_request_body(server: FaultServer) -> None:
     """The engine redacts events before proposers see them; what the proposer sends is exactly that."""
     secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
-    typed = TerminalCommand(time=T0 + 500, command_line=f'curl -H "Authorization: token {secret}" https://api.github.com/user',
-                            exit_code=0, output_tail=f"token={secret}\n")
+    typed = TerminalCommand(
+        time=T0 + 500,
+        command_line=f'curl -H "Authorization: token {secret}" https://api.github.com/user',
+        exit_code=0,
+        output_tail=f"token={secret}\n",
+    )
     try:
         from proactive_ls.sensing.redaction import Redactor
     except ImportError:  # the redactor is written in parallel; without it, stand in for the engine
-        redacted: EventBase | None = typed.model_copy(update={
-            "command_line": typed.command_line.replace(secret, "[REDACTED]"), "output_tail": "token=[REDACTED]\n"})
+        redacted: EventBase | None = typed.model_copy(
+            update={
+                "command_line": typed.command_line.replace(secret, "[REDACTED]"),
+                "output_tail": "token=[REDACTED]\n",
+            }
+        )
     else:
         redacted = Redactor().redact_event(typed)
     assert redacted is not None and secret not in redacted.model_dump_json()
@@ -543,10 +561,16 @@ async def test_judge_accepts_and_rejects(server: FaultServer) -> None:
     await j.aclose()
     assert not v.accept and v.reason == "I am busy; this interrupts me."
     body = server.requests[-1]
-    assert body["response_format"]["json_schema"]["schema"]["properties"]["judgement"]["enum"] == ["accepted", "rejected"]
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["judgement"]["enum"] == [
+        "accepted",
+        "rejected",
+    ]
     user = json.loads(body["messages"][1]["content"])
     assert user["Proposed Task"] == "Open the failing test"
-    assert user["Observations (Time Ascending)"][-1]["event"] == "The user ran 'pytest -q' in the terminal; it failed with exit code 1."
+    assert (
+        user["Observations (Time Ascending)"][-1]["event"]
+        == "The user ran 'pytest -q' in the terminal; it failed with exit code 1."
+    )
 
 
 class RejectAll:
@@ -566,7 +590,9 @@ async def test_judge_fails_open_to_its_fallback_judge(server: FaultServer, mode:
     server.default_mode = mode
     server.hang_s = 1.0
     notes: list[str] = []
-    j = VllmJudge(endpoint(server.url, timeout_s=0.2), RejectAll(), notify=notes.append, retry=RetryPolicy(max_retries=0))
+    j = VllmJudge(
+        endpoint(server.url, timeout_s=0.2), RejectAll(), notify=notes.append, retry=RetryPolicy(max_retries=0)
+    )
     v = await j.judge(ctx_of(session()), _suggestion())
     await j.aclose()
     assert v.judge == "gate" and not v.accept and v.score == 0.1
@@ -621,20 +647,38 @@ async def test_executor_markdown(server: FaultServer) -> None:
 
 async def test_executor_edit_of_a_document_in_the_history(server: FaultServer) -> None:
     server.answers["proactive_execution"] = {
-        "kind": "edit", "label": "Fix add", "explanation": "add must add",
+        "kind": "edit",
+        "label": "Fix add",
+        "explanation": "add must add",
         "edits": [{"document": "src/calc.py", "startLine": 2, "endLine": 2, "newText": "    return a + b"}],
     }
-    out = await execute_task(endpoint(server.url), _proposal(), lambda uri: DOC if uri == URI else None, workspace_roots=["file:///ws"])
+    out = await execute_task(
+        endpoint(server.url), _proposal(), lambda uri: DOC if uri == URI else None, workspace_roots=["file:///ws"]
+    )
     assert isinstance(out, ApplyEdit) and out.label == "Fix add"
     assert apply_text_edits(DOC, out.edit["changes"][URI]) == DOC.replace("a - b", "a + b", 1)
 
 
 async def test_executor_finds_documents_quoted_in_the_history_without_an_anchor(server: FaultServer) -> None:
     server.answers["proactive_execution"] = {
-        "kind": "edit", "label": "Append", "explanation": "",
-        "edits": [{"document": "src/calc.py", "startLine": 7, "endLine": 6, "newText": "\n\ndef mul(a, b):\n    return a * b\n"}],
+        "kind": "edit",
+        "label": "Append",
+        "explanation": "",
+        "edits": [
+            {
+                "document": "src/calc.py",
+                "startLine": 7,
+                "endLine": 6,
+                "newText": "\n\ndef mul(a, b):\n    return a * b\n",
+            }
+        ],
     }
-    out = await execute_task(endpoint(server.url), _proposal(anchor=False), lambda uri: DOC if uri == URI else None, workspace_roots=["file:///ws"])
+    out = await execute_task(
+        endpoint(server.url),
+        _proposal(anchor=False),
+        lambda uri: DOC if uri == URI else None,
+        workspace_roots=["file:///ws"],
+    )
     assert isinstance(out, ApplyEdit)
     assert apply_text_edits(DOC, out.edit["changes"][URI]).endswith("def mul(a, b):\n    return a * b\n")
 
@@ -653,15 +697,21 @@ async def test_executor_finds_documents_quoted_in_the_history_without_an_anchor(
         ),
     ],
 )
-async def test_executor_shows_an_invalid_edit_instead_of_applying_it(server: FaultServer, edits: list, reason: str) -> None:
+async def test_executor_shows_an_invalid_edit_instead_of_applying_it(
+    server: FaultServer, edits: list, reason: str
+) -> None:
     server.answers["proactive_execution"] = {"kind": "edit", "label": "Change", "explanation": "e", "edits": edits}
-    out = await execute_task(endpoint(server.url), _proposal(), lambda uri: DOC if uri == URI else None, workspace_roots=["file:///ws"])
+    out = await execute_task(
+        endpoint(server.url), _proposal(), lambda uri: DOC if uri == URI else None, workspace_roots=["file:///ws"]
+    )
     assert isinstance(out, ShowMarkdown) and reason in out.markdown and "was not applied" in out.markdown
 
 
 async def test_executor_raises_when_the_model_cannot_answer() -> None:
     with pytest.raises(ModelError):
-        await execute_task(endpoint(f"http://127.0.0.1:{closed_port()}/v1", max_retries=0), _proposal(), lambda uri: DOC)
+        await execute_task(
+            endpoint(f"http://127.0.0.1:{closed_port()}/v1", max_retries=0), _proposal(), lambda uri: DOC
+        )
 
 
 @pytest.mark.parametrize("max_tokens", [256, 1024, 1536, 4096])
@@ -671,8 +721,11 @@ def test_executor_schema_fits_either_shape_into_max_tokens(max_tokens: int) -> N
     md, edit = exec_schema(max_tokens)["anyOf"]
     md_chars = sum(p.get("maxLength", 0) for p in md["properties"].values())
     item = edit["properties"]["edits"]["items"]["properties"]
-    edit_chars = (edit["properties"]["label"]["maxLength"] + edit["properties"]["explanation"]["maxLength"]
-                  + edit["properties"]["edits"]["maxItems"] * (item["document"]["maxLength"] + item["newText"]["maxLength"]))
+    edit_chars = (
+        edit["properties"]["label"]["maxLength"]
+        + edit["properties"]["explanation"]["maxLength"]
+        + edit["properties"]["edits"]["maxItems"] * (item["document"]["maxLength"] + item["newText"]["maxLength"])
+    )
     budget = max(400, (max_tokens - 64) * 1.5)
     assert md_chars <= budget and edit_chars <= budget
     assert md["additionalProperties"] is False and edit["additionalProperties"] is False
@@ -680,10 +733,19 @@ def test_executor_schema_fits_either_shape_into_max_tokens(max_tokens: int) -> N
 
 def test_edit_on_a_document_without_final_newline() -> None:
     text = "a\nb"
-    ans = parse_exec_answer(json.dumps({"kind": "edit", "label": "l", "explanation": "", "edits": [
-        {"document": "d", "startLine": 2, "endLine": 2, "newText": "B\n"},
-        {"document": "d", "startLine": 3, "endLine": 2, "newText": "c\n"},
-    ]}))
+    ans = parse_exec_answer(
+        json.dumps(
+            {
+                "kind": "edit",
+                "label": "l",
+                "explanation": "",
+                "edits": [
+                    {"document": "d", "startLine": 2, "endLine": 2, "newText": "B\n"},
+                    {"document": "d", "startLine": 3, "endLine": 2, "newText": "c\n"},
+                ],
+            }
+        )
+    )
     edit = build_edit(ans, {"d": ("file:///d", text, 2)})  # type: ignore[arg-type]
     assert apply_text_edits(text, edit["changes"]["file:///d"]) == "a\nB\nc"
 
@@ -713,7 +775,9 @@ def test_main_doctor_exit_codes(server: FaultServer, tmp_path: Path) -> None:
     from proactive_ls.doctor import main_doctor
 
     settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps({"backend": "vllm", "model": {"url": server.url, "name": "proactive-test", "maxTokens": 512}}))
+    settings.write_text(
+        json.dumps({"backend": "vllm", "model": {"url": server.url, "name": "proactive-test", "maxTokens": 512}})
+    )
     assert main_doctor(settings, None, None) == 0
     assert main_doctor(None, f"http://127.0.0.1:{closed_port()}/v1", "proactive-test") == 1
     assert main_doctor(None, None, None) == 1
@@ -734,7 +798,9 @@ def test_model_configs_are_valid_settings_and_serve_arguments(path: Path) -> Non
     endpoints = [e for e in (settings.model, settings.judge_model) if e is not None]
     assert endpoints, "a model config must configure an endpoint"
     script = (REPO / "scripts" / "serve-vllm.sh").read_text()
-    known = {line.strip().split(")")[0] for line in script.splitlines() if line.strip().startswith("--") and ")" in line}
+    known = {
+        line.strip().split(")")[0] for line in script.splitlines() if line.strip().startswith("--") and ")" in line
+    }
     options = [a for a in cfg["serve"] if a.startswith("--")]
     assert set(options) <= known, set(options) - known
     name = cfg["serve"][cfg["serve"].index("--name") + 1]

@@ -53,17 +53,19 @@ def mean(values):
     return sum(values) / (len(values) + 1)
 '''
 
-TEST_CALC = '''\
+TEST_CALC = """\
 from calc import mean
 
 
 def test_mean_of_three():
     values = [1, 2, 3]
     assert mean(values) == 2
-'''
+"""
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 30.0, what: str = "", debug: Callable[[], Any] | None = None) -> T:
+def wait_for(
+    check: Callable[[], T | None], timeout: float = 30.0, what: str = "", debug: Callable[[], Any] | None = None
+) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -91,7 +93,9 @@ def project(tmp_path: Path) -> Path:
     """A small project with a real bug and a test that catches it."""
     root = tmp_path / "project"
     (root / "tests").mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[project]\nname = "calc"\nversion = "0"\n\n[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "calc"\nversion = "0"\n\n[tool.pytest.ini_options]\npythonpath = ["."]\n'
+    )
     (root / "calc.py").write_text(CALC)
     (root / "tests" / "test_calc.py").write_text(TEST_CALC)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
@@ -100,7 +104,18 @@ def project(tmp_path: Path) -> Path:
 
 def _init_lua(tmp_path: Path, log: Path, prompt: str, select_answer: str | None) -> Path:
     settings = {"quietPeriodMs": 50, "editQuietMs": 50, "minIntervalS": 0, "rejectCooldownS": 0, "ignoreAfterS": 600}
-    cmd = [sys.executable, "-m", "proactive_ls", "serve", "--feedback-log", str(log), "--log-file", str(tmp_path / "server.log"), "--log-level", "info"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "proactive_ls",
+        "serve",
+        "--feedback-log",
+        str(log),
+        "--log-file",
+        str(tmp_path / "server.log"),
+        "--log-level",
+        "info",
+    ]
     lines = [
         f"vim.opt.runtimepath:prepend({json.dumps(str(PLUGIN))})",
         "vim.opt.swapfile = false",
@@ -192,7 +207,9 @@ def _next_proposal(ed: Editor) -> dict[str, Any]:
 
 
 @needs_server
-def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(tmp_path: Path, project: Path, editor_factory) -> None:
+def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(
+    tmp_path: Path, project: Path, editor_factory
+) -> None:
     log = tmp_path / "feedback.jsonl"
     ed = editor_factory(project, log)
     _run_failing_tests(ed, project)
@@ -213,7 +230,10 @@ def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(tmp_p
     )
     assert run_output and any("1 failed" in line for line in run_output), run_output
     assert run_output[-1].startswith("[exit 1, ")
-    assert any("ProactiveAccept" in m["msg"] and proposal["message"].split()[0] in m["msg"] for m in ed.lua("return _G.messages"))
+    assert any(
+        "ProactiveAccept" in m["msg"] and proposal["message"].split()[0] in m["msg"]
+        for m in ed.lua("return _G.messages")
+    )
 
     ed.nvim.command("ProactiveAccept")
     wait_for(
@@ -230,14 +250,17 @@ def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(tmp_p
     assert ed.pending() == []
     assert ed.lua("return require('proactive').outcome(...)", proposal["id"]) == "accepted"
 
-    status = wait_for(lambda: ed.lua(
-        "local s; require('proactive').status(function(st) _G.status = st end); return _G.status"
-    ), what=protocol.COMMAND_STATUS)
+    status = wait_for(
+        lambda: ed.lua("local s; require('proactive').status(function(st) _G.status = st end); return _G.status"),
+        what=protocol.COMMAND_STATUS,
+    )
     assert status["accepted"] == 1 and status["pending"] == 0
 
 
 @needs_server
-def test_rejecting_from_the_select_prompt_is_logged_and_opens_nothing(tmp_path: Path, project: Path, editor_factory) -> None:
+def test_rejecting_from_the_select_prompt_is_logged_and_opens_nothing(
+    tmp_path: Path, project: Path, editor_factory
+) -> None:
     log = tmp_path / "feedback.jsonl"
     ed = editor_factory(project, log, prompt="select", select_answer="Reject")
     _run_failing_tests(ed, project)
@@ -267,7 +290,9 @@ def test_snooze_records_the_pending_proposal(tmp_path: Path, project: Path, edit
 
 
 @needs_server
-def test_errors_from_another_source_left_after_a_save_are_proposed(tmp_path: Path, project: Path, editor_factory) -> None:
+def test_errors_from_another_source_left_after_a_save_are_proposed(
+    tmp_path: Path, project: Path, editor_factory
+) -> None:
     """Diagnostics that another tool put on the buffer reach the server through the plugin."""
     log = tmp_path / "feedback.jsonl"
     ed = editor_factory(project, log)
@@ -320,7 +345,9 @@ def test_run_keeps_a_bounded_verbatim_tail_and_the_exit_code(tmp_path: Path, pro
     assert "line 0 é" not in text
 
 
-def test_forwarded_diagnostics_skip_our_own_and_use_the_client_encoding(tmp_path: Path, project: Path, editor_factory) -> None:
+def test_forwarded_diagnostics_skip_our_own_and_use_the_client_encoding(
+    tmp_path: Path, project: Path, editor_factory
+) -> None:
     ed = editor_factory(project, tmp_path / "feedback.jsonl")
     f = project / "unicode.py"
     f.write_text("s = 'héllo' + undefined\n")

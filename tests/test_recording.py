@@ -16,8 +16,8 @@ from proactive_ls.replay.engine import Replayer, replay_file, replay_settings
 from proactive_ls.replay.format import ReplayFormatError
 from proactive_ls.replay.loaders import recording_as_session
 from proactive_ls.replay.over_lsp import replay_over_lsp
-from tests.lsp_client import SERVER_COMMAND, ProactiveClient, start_session
 from tests.conftest import run_pytest
+from tests.lsp_client import SERVER_COMMAND, ProactiveClient, start_session
 
 TOKEN = "ghp_" + "Zq8" * 12  # the shape of a GitHub token: 36 characters after the prefix
 PASSWORD = "hunter2-correct-horse"
@@ -43,7 +43,10 @@ def _save(client: ProactiveClient, uri: str) -> None:
 
 
 def _terminal(client: ProactiveClient, command: str, cwd: Path, code: int, output: str) -> None:
-    client.protocol.notify(protocol.TERMINAL_COMMAND, {"commandLine": command, "cwd": str(cwd), "exitCode": code, "output": output, "durationMs": 300})
+    client.protocol.notify(
+        protocol.TERMINAL_COMMAND,
+        {"commandLine": command, "cwd": str(cwd), "exitCode": code, "output": output, "durationMs": 300},
+    )
 
 
 @pytest.fixture
@@ -54,7 +57,9 @@ async def recorded(tmp_path: Path, calc_project: Path) -> tuple[Path, list[dict]
     dotenv = calc_project / ".env"
     dotenv.write_text(f"API_TOKEN={TOKEN}\nDEBUG=1\n")
     recording = tmp_path / "session.recording.jsonl"
-    client = await start_session(calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)])
+    client = await start_session(
+        calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)]
+    )
     try:
         env_uri = _open(client, dotenv, dotenv.read_text(), "dotenv")
         _insert(client, env_uri, 1, 0, f"DB_PASSWORD={PASSWORD}\n", 2)
@@ -78,7 +83,9 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-async def test_the_recording_is_every_client_message_timestamped_and_redacted(recorded: tuple[Path, list[dict]]) -> None:
+async def test_the_recording_is_every_client_message_timestamped_and_redacted(
+    recorded: tuple[Path, list[dict]],
+) -> None:
     recording, _ = recorded
     raw = recording.read_text(encoding="utf-8")
     lines = _lines(recording)
@@ -123,7 +130,9 @@ async def test_the_recording_replays_to_the_proposals_the_live_session_made(reco
     assert strip(server) == strip(engine)
 
 
-async def test_the_recording_as_a_session(recorded: tuple[Path, list[dict]], tmp_path: Path, calc_project: Path) -> None:
+async def test_the_recording_as_a_session(
+    recorded: tuple[Path, list[dict]], tmp_path: Path, calc_project: Path
+) -> None:
     recording, _ = recorded
     session = recording_as_session(recording)
     assert session.workspace == calc_project.resolve()
@@ -147,8 +156,23 @@ async def test_the_recording_as_a_session(recorded: tuple[Path, list[dict]], tmp
 def test_a_torn_last_line_is_skipped_and_a_foreign_file_is_refused(tmp_path: Path) -> None:
     recording = tmp_path / "r.jsonl"
     head = {"format": "proactive-ls/recording", "version": 1, "started": 1.0}
-    init = {"t": 1.0, "message": {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"rootUri": tmp_path.as_uri(), "capabilities": {}}}}
-    term = {"t": 2.0, "message": {"jsonrpc": "2.0", "method": protocol.TERMINAL_COMMAND, "params": {"commandLine": "make", "exitCode": 2}}}
+    init = {
+        "t": 1.0,
+        "message": {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"rootUri": tmp_path.as_uri(), "capabilities": {}},
+        },
+    }
+    term = {
+        "t": 2.0,
+        "message": {
+            "jsonrpc": "2.0",
+            "method": protocol.TERMINAL_COMMAND,
+            "params": {"commandLine": "make", "exitCode": 2},
+        },
+    }
     recording.write_text("\n".join(json.dumps(x) for x in (head, init, term)) + '\n{"t": 3.0, "mess')
     session = recording_as_session(recording)
     assert [a.action for a in session.actions] == ["terminal"]
@@ -160,7 +184,12 @@ def test_a_torn_last_line_is_skipped_and_a_foreign_file_is_refused(tmp_path: Pat
 
 def test_replay_cli_reads_a_recording(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "recorded-session" / "recording.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "proactive_ls", "replay", "--json", str(example)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "proactive_ls", "replay", "--json", str(example)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     [summary] = json.loads(proc.stdout)
     assert summary["tasks"] == json.loads((example.parent / "expect.json").read_text())["tasks"]

@@ -70,12 +70,26 @@ case("google_api_key", "AIza" + rand(35, ALNUM + "-_"), "https://maps.googleapis
 case("huggingface_token", "hf_" + rand(34))
 case("npm_token", "npm_" + rand(36), "//registry.npmjs.org/:_authToken={s}")
 case("pypi_token", "pypi-AgEIcHlwaS5vcmc" + rand(70, ALNUM + "-_"))
-case("jwt", "eyJ" + b64url({"alg": "HS256", "typ": "JWT"})[3:] + ".eyJ" + b64url({"sub": "1234567890", "name": "Jo"})[3:] + "." + rand(43, ALNUM + "-_"))
-case("azure_key", rand(86, ALNUM + "+/") + "==", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={s};EndpointSuffix=core.windows.net")
+case(
+    "jwt",
+    "eyJ"
+    + b64url({"alg": "HS256", "typ": "JWT"})[3:]
+    + ".eyJ"
+    + b64url({"sub": "1234567890", "name": "Jo"})[3:]
+    + "."
+    + rand(43, ALNUM + "-_"),
+)
+case(
+    "azure_key",
+    rand(86, ALNUM + "+/") + "==",
+    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={s};EndpointSuffix=core.windows.net",
+)
 case("azure_sas", rand(40, ALNUM + "%") + "%3D", "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&se=2030&sig={s}")
 case("url_password", "s3cr3t-" + rand(8), "DATABASE_URL: postgres://admin:{s}@db.internal:5432/app")
 case("authorization", rand(32, ALNUM + "._-"), "curl -H 'Authorization: Bearer {s}' https://api")
-case("private_key", "-----BEGIN RSA PRIVATE KEY-----\n" + PEM_BODY + "\n-----END RSA PRIVATE KEY-----", "key:\n{s}\ndone")
+case(
+    "private_key", "-----BEGIN RSA PRIVATE KEY-----\n" + PEM_BODY + "\n-----END RSA PRIVATE KEY-----", "key:\n{s}\ndone"
+)
 case("private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + PEM_BODY, "cut short:\n{s}")  # no footer: tail cut
 case("password", "hunter2" + rand(4), 'password = "{s}"')
 case("password", "hunter2" + rand(4), "DB_PASSWORD={s}")
@@ -87,7 +101,7 @@ case("secret", rand(16), "api_key: '{s}'")
 case("secret", rand(16), "SECRET_TOKEN = '{s}'")
 case("secret", rand(16), "X-Api-Key: {s}")
 case("secret", rand(20), "export STRIPE_WEBHOOK_SECRET={s}")
-case("secret", rand(20), "clientSecret: \"{s}\"")
+case("secret", rand(20), 'clientSecret: "{s}"')
 
 
 @pytest.mark.parametrize(("kind", "secret", "text"), SECRETS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(SECRETS)])
@@ -100,7 +114,10 @@ def test_each_secret_kind_is_redacted(kind: str, secret: str, text: str) -> None
 def test_what_surrounds_a_secret_is_kept() -> None:
     url = redact_text("postgres://admin:hunter2hunter2@db:5432/app")
     assert url == "postgres://admin:[REDACTED:url_password]@db:5432/app"
-    assert redact_text("Authorization: Bearer abcdefghijklmnopqrstuvwx") == "Authorization: Bearer [REDACTED:authorization]"
+    assert (
+        redact_text("Authorization: Bearer abcdefghijklmnopqrstuvwx")
+        == "Authorization: Bearer [REDACTED:authorization]"
+    )
     assert redact_text('password = "hunter2!"  # old') == 'password = "[REDACTED:password]"  # old'
     pem = SECRETS[[k for k, _, _ in SECRETS].index("private_key")][2]
     assert redact_text(pem) == "key:\n[REDACTED:private_key]\ndone"
@@ -159,7 +176,11 @@ def test_no_false_positives_in_installed_lockfile_hashes() -> None:
 def test_few_false_positives_in_installed_sources() -> None:
     """Real source files of installed packages: a change is rare and only where a secret word is."""
     site = site_packages()
-    files = [p for pkg in ("pydantic", "git", "httpx", "pygls", "lsprotocol", "typer", "rich", "_pytest") for p in (site / pkg).rglob("*.py")]
+    files = [
+        p
+        for pkg in ("pydantic", "git", "httpx", "pygls", "lsprotocol", "typer", "rich", "_pytest")
+        for p in (site / pkg).rglob("*.py")
+    ]
     assert len(files) > 100
     total, changed = 0, []
     for path in files:
@@ -214,8 +235,24 @@ def test_one_megabyte_of_source_is_fast() -> None:
     assert elapsed < 0.5
 
 
-ADVERSARIAL = ["xoxb-", "glpat--", "sk-ant--", "eyJa-", "pypi-AgE-", "-----BEGIN PRIVATE KEY-----", "://a:",
-               "a-", "password=", 'password="', "KEY= ", "key: ", "Bearer ", "AccountKey=", "pwd\n", "x" * 70 + "="]
+ADVERSARIAL = [
+    "xoxb-",
+    "glpat--",
+    "sk-ant--",
+    "eyJa-",
+    "pypi-AgE-",
+    "-----BEGIN PRIVATE KEY-----",
+    "://a:",
+    "a-",
+    "password=",
+    'password="',
+    "KEY= ",
+    "key: ",
+    "Bearer ",
+    "AccountKey=",
+    "pwd\n",
+    "x" * 70 + "=",
+]
 
 
 @pytest.mark.parametrize("unit", ADVERSARIAL)
@@ -231,8 +268,20 @@ def test_adversarial_megabyte_stays_linear(unit: str) -> None:
 
 @pytest.mark.parametrize(
     "rel",
-    [".env", "config/.env.production", "deploy/prod.env", "certs/server.pem", "tls/site.key", "id_rsa", "id_ed25519.pub",
-     "secrets.yaml", "app/credentials.json", ".netrc", "keys/store.jks", "CERTS/ROOT.CRT"],
+    [
+        ".env",
+        "config/.env.production",
+        "deploy/prod.env",
+        "certs/server.pem",
+        "tls/site.key",
+        "id_rsa",
+        "id_ed25519.pub",
+        "secrets.yaml",
+        "app/credentials.json",
+        ".netrc",
+        "keys/store.jks",
+        "CERTS/ROOT.CRT",
+    ],
 )
 def test_default_globs_exclude(tmp_path: Path, rel: str) -> None:
     redactor = Redactor(roots=[tmp_path], respect_gitignore=False)
@@ -241,7 +290,10 @@ def test_default_globs_exclude(tmp_path: Path, rel: str) -> None:
     assert redactor.is_excluded(rel)  # relative to a root
 
 
-@pytest.mark.parametrize("rel", ["environment.py", "src/main.py", "keyboard.py", "README.md", "docs/env.md", "src/secrets_test_helpers/x.txt"])
+@pytest.mark.parametrize(
+    "rel",
+    ["environment.py", "src/main.py", "keyboard.py", "README.md", "docs/env.md", "src/secrets_test_helpers/x.txt"],
+)
 def test_default_globs_keep(tmp_path: Path, rel: str) -> None:
     assert not Redactor(roots=[tmp_path], respect_gitignore=False).is_excluded(tmp_path / rel)
 
@@ -264,8 +316,16 @@ def test_gitignored_files_are_excluded(tmp_path: Path) -> None:
     write(repo / "forced.log", "tracked although ignored\n")
     git(repo, "add", "-f", "forced.log")
     redactor = Redactor(roots=[repo])
-    paths = [repo / "build" / "out.o", repo / "debug.log", repo / "local_settings.py", repo / "sub" / "cache.json",
-             repo / "src" / "app.py", repo / "forced.log", repo / "sub" / "other.json", repo / "cache.json"]
+    paths = [
+        repo / "build" / "out.o",
+        repo / "debug.log",
+        repo / "local_settings.py",
+        repo / "sub" / "cache.json",
+        repo / "src" / "app.py",
+        repo / "forced.log",
+        repo / "sub" / "other.json",
+        repo / "cache.json",
+    ]
     assert redactor.is_excluded_many(paths) == [True, True, True, True, False, False, False, False]
     assert redactor.is_excluded(path_to_uri(repo / "debug.log"))
     # Cached, and invalidated when an ignore file changes.
@@ -285,13 +345,29 @@ def test_event_of_an_excluded_file_keeps_no_content(tmp_path: Path) -> None:
     redactor = Redactor(roots=[tmp_path])
     env = tmp_path / ".env"
     uri = path_to_uri(env)
-    edit = DocumentEdited(time=1, uri=uri, path=".env", lines_changed=2, first_line=3, last_line=4,
-                          definitions=["assignment `API_KEY`"], added=["`API_KEY`"], removed=["`OLD`"], renamed=[("A", "B")])
+    edit = DocumentEdited(
+        time=1,
+        uri=uri,
+        path=".env",
+        lines_changed=2,
+        first_line=3,
+        last_line=4,
+        definitions=["assignment `API_KEY`"],
+        added=["`API_KEY`"],
+        removed=["`OLD`"],
+        renamed=[("A", "B")],
+    )
     kept = redactor.redact_event(edit)
     assert kept == DocumentEdited(time=1, uri=uri, path=".env", lines_changed=2, first_line=3, last_line=4)
-    diag = DiagnosticsChanged(time=2, uri=uri, path=".env", errors=1, new_errors=1,
-                              first_error=DiagnosticInfo(line=0, message="bad value 'hunter2'"),
-                              items=[DiagnosticInfo(line=0, message="bad value 'hunter2'")])
+    diag = DiagnosticsChanged(
+        time=2,
+        uri=uri,
+        path=".env",
+        errors=1,
+        new_errors=1,
+        first_error=DiagnosticInfo(line=0, message="bad value 'hunter2'"),
+        items=[DiagnosticInfo(line=0, message="bad value 'hunter2'")],
+    )
     assert redactor.redact_event(diag) == DiagnosticsChanged(time=2, uri=uri, path=".env", errors=1, new_errors=1)
     syntax = SyntaxErrorFound(time=3, uri=uri, path=".env", line=1, missing='"')
     assert redactor.redact_event(syntax) == SyntaxErrorFound(time=3, uri=uri, path=".env", line=1)
@@ -304,7 +380,9 @@ def test_strings_are_redacted_recursively(tmp_path: Path) -> None:
     token = "ghp_" + rand(36)
     redactor = Redactor(roots=[tmp_path])
     run = TerminalCommand(
-        time=1, command_line=f"curl -H 'Authorization: token {token}' https://api.github.com", exit_code=1,
+        time=1,
+        command_line=f"curl -H 'Authorization: token {token}' https://api.github.com",
+        exit_code=1,
         failure=Failure(tool="python", title=f"HTTPError: 401 for token {token}", summary="it failed"),
         output_tail=f"... {token} ...",
     )
@@ -312,10 +390,16 @@ def test_strings_are_redacted_recursively(tmp_path: Path) -> None:
     assert out is not None and token not in out.model_dump_json()
     assert isinstance(out, TerminalCommand) and out.failure is not None
     assert out.failure.title == "HTTPError: 401 for token [REDACTED:github_token]"
-    diag = DiagnosticsChanged(time=2, uri=path_to_uri(tmp_path / "app.py"), errors=1,
-                              items=[DiagnosticInfo(line=3, message=f"unused name {token}")])
+    diag = DiagnosticsChanged(
+        time=2,
+        uri=path_to_uri(tmp_path / "app.py"),
+        errors=1,
+        items=[DiagnosticInfo(line=3, message=f"unused name {token}")],
+    )
     out_diag = redactor.redact_event(diag)
-    assert isinstance(out_diag, DiagnosticsChanged) and out_diag.items[0].message == "unused name [REDACTED:github_token]"
+    assert (
+        isinstance(out_diag, DiagnosticsChanged) and out_diag.items[0].message == "unused name [REDACTED:github_token]"
+    )
     staged = GitStaged(time=3, files=["src/app.py", ".env"])
     assert redactor.redact_event(staged) is staged  # names of touched files are kept; nothing to redact
 
@@ -347,10 +431,17 @@ def test_privacy_session_leaks_neither_secret(tmp_path: Path) -> None:
     redactor = Redactor(roots=[tmp_path])
     events = [
         DocumentOpened(time=1, uri=path_to_uri(tmp_path / ".env"), path=".env", line_count=1),
-        DocumentEdited(time=2, uri=path_to_uri(tmp_path / ".env"), path=".env", definitions=[f"variable `{env_value}`"]),
+        DocumentEdited(
+            time=2, uri=path_to_uri(tmp_path / ".env"), path=".env", definitions=[f"variable `{env_value}`"]
+        ),
         Observation(time=3, uri=path_to_uri(tmp_path / ".env"), text=f"API_KEY={env_value}"),
         DocumentEdited(time=4, uri=path_to_uri(app), path="app.py", definitions=[f"constant `TOKEN = {token}`"]),
-        TerminalCommand(time=5, command_line="pytest", exit_code=1, output_tail=f"E   AssertionError: {token} != None\nAPI_KEY={env_value}"),
+        TerminalCommand(
+            time=5,
+            command_line="pytest",
+            exit_code=1,
+            output_tail=f"E   AssertionError: {token} != None\nAPI_KEY={env_value}",
+        ),
         Observation(time=6, text=f"The user pastes {token}"),
     ]
     kept = [e for e in (redactor.redact_event(e) for e in events) if e is not None]

@@ -103,7 +103,9 @@ class _StubModel(BaseHTTPRequestHandler):
         query = re.search(r"'([^']+)'", event)
         task = f"Summarise the results for '{query.group(1)}'" if "search" in event.lower() and query else None
         answer = {"Purpose": "stub", "Thoughts": "stub", "Proactive Task": task, "Response": task or ""}
-        data = json.dumps({"choices": [{"message": {"content": json.dumps(answer)}, "finish_reason": "stop"}], "model": "stub"}).encode()
+        data = json.dumps(
+            {"choices": [{"message": {"content": json.dumps(answer)}, "finish_reason": "stop"}], "model": "stub"}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -139,7 +141,11 @@ async def test_trace_replays_the_same_both_ways(path: Path, stub_model: str) -> 
     assert engine.proposals == server.proposals == []
     # A model answering the same questions the same way: the proposals, the policy's blocks, the gate's
     # filtering and the unanswered proposals' timeouts must all agree.
-    extra = {"backend": "vllm", "judge": "gate", "model": {"url": stub_model, "name": "stub", "maxRetries": 0, "timeoutS": 10}}
+    extra = {
+        "backend": "vllm",
+        "judge": "gate",
+        "model": {"url": stub_model, "name": "stub", "maxRetries": 0, "timeoutS": 10},
+    }
     engine = await replay_file(path, extra)
     server = await replay_over_lsp(path, extra)
     assert comparable(server) == comparable(engine)
@@ -150,7 +156,11 @@ async def test_trace_replays_the_same_both_ways(path: Path, stub_model: str) -> 
 async def test_the_stub_model_gives_the_comparison_proposals_to_compare(stub_model: str) -> None:
     if not TRACES:
         pytest.skip(f"the ProactiveBench data is not at {SHARED} (it lives beside the repository, in ../shared)")
-    extra = {"backend": "vllm", "judge": "gate", "model": {"url": stub_model, "name": "stub", "maxRetries": 0, "timeoutS": 10}}
+    extra = {
+        "backend": "vllm",
+        "judge": "gate",
+        "model": {"url": stub_model, "name": "stub", "maxRetries": 0, "timeoutS": 10},
+    }
     results = [await replay_file(p, extra) for p in TRACES]
     proposed = sum(len(r.proposals) for r in results)
     assert proposed >= 10, proposed  # so the comparison above is not between two empty lists

@@ -90,8 +90,15 @@ EXPECTED: dict[str, list[tuple[str, str, int, int]]] = {
 }
 
 LANGUAGE_OF = {
-    "sample.py": "python", "sample.js": "javascript", "sample.ts": "typescript", "sample.tsx": "tsx",
-    "sample.go": "go", "sample.rs": "rust", "Sample.java": "java", "sample.c": "c", "sample.cpp": "cpp",
+    "sample.py": "python",
+    "sample.js": "javascript",
+    "sample.ts": "typescript",
+    "sample.tsx": "tsx",
+    "sample.go": "go",
+    "sample.rs": "rust",
+    "Sample.java": "java",
+    "sample.c": "c",
+    "sample.cpp": "cpp",
 }
 
 
@@ -121,8 +128,18 @@ def test_definitions_of_each_language(name: str) -> None:
         ("sample.py", 12, 16, ["method `Parser.__init__`", "method `Parser.parse`", "class `Parser`"]),
         ("sample.py", 15, 15, ["method `Parser.parse`", "class `Parser`"]),  # the decorator line
         ("sample.py", 2, 3, []),
-        ("sample.py", 0, 30, ["function `Parser.parse.helper`", "method `Parser.__init__`", "method `Parser.parse`",
-                              "class `Parser.Options`", "function `parse_args`"]),  # bounded to five
+        (
+            "sample.py",
+            0,
+            30,
+            [
+                "function `Parser.parse.helper`",
+                "method `Parser.__init__`",
+                "method `Parser.parse`",
+                "class `Parser.Options`",
+                "function `parse_args`",
+            ],
+        ),  # bounded to five
         ("sample.js", 23, 23, ["method `Store.onChange`", "class `Store`"]),
         ("sample.js", 7, 7, ["function `double`"]),
         ("sample.tsx", 13, 13, ["function `App`"]),
@@ -140,16 +157,30 @@ def test_enclosing_definitions(name: str, first: int, last: int, labels: list[st
 
 def test_labels() -> None:
     _, doc = open_fixture("sample.py")
-    assert [d.label for d in doc.definitions()[:3]] == ["function `parse_args`", "class `Parser`", "method `Parser.__init__`"]
+    assert [d.label for d in doc.definitions()[:3]] == [
+        "function `parse_args`",
+        "class `Parser`",
+        "method `Parser.__init__`",
+    ]
 
 
 @pytest.mark.parametrize(
     ("language_id", "path", "expected"),
     [
-        ("python", None, "python"), ("javascriptreact", "a.jsx", "javascript"), ("typescriptreact", "a.tsx", "tsx"),
-        ("typescript", "a.ts", "typescript"), ("go", None, "go"), ("rust", None, "rust"), ("java", None, "java"),
-        ("c", "x.h", "c"), ("cpp", "x.h", "cpp"), ("plaintext", "src/main.rs", "rust"), ("", "lib/util.hpp", "cpp"),
-        ("", "App.TSX", "tsx"), ("markdown", "README.md", None), ("plaintext", None, None),
+        ("python", None, "python"),
+        ("javascriptreact", "a.jsx", "javascript"),
+        ("typescriptreact", "a.tsx", "tsx"),
+        ("typescript", "a.ts", "typescript"),
+        ("go", None, "go"),
+        ("rust", None, "rust"),
+        ("java", None, "java"),
+        ("c", "x.h", "c"),
+        ("cpp", "x.h", "cpp"),
+        ("plaintext", "src/main.rs", "rust"),
+        ("", "lib/util.hpp", "cpp"),
+        ("", "App.TSX", "tsx"),
+        ("markdown", "README.md", None),
+        ("plaintext", None, None),
     ],
 )
 def test_language_for(language_id: str, path: str | None, expected: str | None) -> None:
@@ -213,7 +244,9 @@ def test_an_error_fixed_by_an_incremental_edit_goes_away() -> None:
 # -- added, removed, renamed through edits -----------------------------------------------------------
 
 
-def edit(name: str, *changes: tuple[tuple[int, int], tuple[int, int], str]) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+def edit(
+    name: str, *changes: tuple[tuple[int, int], tuple[int, int], str]
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """Apply changes the way the document tracker does: mirror, tree edit, one reparse."""
     mirror, doc = open_fixture(name)
     before = doc.definitions()
@@ -227,7 +260,11 @@ def edit(name: str, *changes: tuple[tuple[int, int], tuple[int, int], str]) -> t
 
 
 def test_rename_a_function() -> None:
-    assert edit("sample.py", ((5, 4), (5, 14), "parse_argv")) == ([], [], [("function `parse_args`", "function `parse_argv`")])
+    assert edit("sample.py", ((5, 4), (5, 14), "parse_argv")) == (
+        [],
+        [],
+        [("function `parse_args`", "function `parse_argv`")],
+    )
 
 
 def test_rename_a_class_reports_the_class_not_its_members() -> None:
@@ -267,11 +304,17 @@ def test_rename_an_arrow_function() -> None:
 
 
 def test_rename_a_go_method() -> None:
-    assert edit("sample.go", ((16, 17), (16, 22), "Run")) == ([], [], [("method `Server.Start`", "method `Server.Run`")])
+    assert edit("sample.go", ((16, 17), (16, 22), "Run")) == (
+        [],
+        [],
+        [("method `Server.Start`", "method `Server.Run`")],
+    )
 
 
 def test_rename_a_rust_struct_and_add_a_method() -> None:
-    result = edit("sample.rs", ((14, 5), (14, 5), "\n\n    pub fn origin() -> Self {\n        Point { x: 0.0, y: 0.0 }\n    }"))
+    result = edit(
+        "sample.rs", ((14, 5), (14, 5), "\n\n    pub fn origin() -> Self {\n        Point { x: 0.0, y: 0.0 }\n    }")
+    )
     assert result == (["method `Point::origin`"], [], [])
 
 
@@ -320,5 +363,7 @@ def test_reparse_is_incremental(language: str, template: str, line_of: object, c
         assert spy.old_trees[-1] is old
     assert len(spy.old_trees) == 3
     assert "xyz" in mirror.line_text(line_of(1500))  # type: ignore[operator]
-    assert doc.definitions()[1500] == Definition("function", "f1500", "f1500", 4500, 4501 if language == "python" else 4502)
+    assert doc.definitions()[1500] == Definition(
+        "function", "f1500", "f1500", 4500, 4501 if language == "python" else 4502
+    )
     assert str(doc.tree.root_node) == str(SyntaxDocument(language, DocumentMirror(mirror.text)).tree.root_node)

@@ -11,7 +11,9 @@ from proactive_ls.sensing.mirror import DocumentMirror
 from proactive_ls.sensing.syntax import SyntaxDocument
 
 URI = "file:///work/app/src/app.ts"
-SOURCE = "const label = 'café 😀';\nexport function total(items: number[]) {\n  return items.reduce((a, b) => a + b, 0;\n}\n"
+SOURCE = (
+    "const label = 'café 😀';\nexport function total(items: number[]) {\n  return items.reduce((a, b) => a + b, 0;\n}\n"
+)
 
 
 def error_event(time: float, on_save: bool, source: str = SOURCE) -> SyntaxErrorFound:
@@ -19,8 +21,14 @@ def error_event(time: float, on_save: bool, source: str = SOURCE) -> SyntaxError
     issues = SyntaxDocument("typescript", DocumentMirror(source)).syntax_errors()
     first = issues[0]
     return SyntaxErrorFound(
-        time=time, uri=URI, path="src/app.ts", line=first.line, column=first.column,
-        count=len(issues), on_save=on_save, missing=first.missing,
+        time=time,
+        uri=URI,
+        path="src/app.ts",
+        line=first.line,
+        column=first.column,
+        count=len(issues),
+        on_save=on_save,
+        missing=first.missing,
     )
 
 
@@ -57,15 +65,16 @@ def test_columns_are_utf16_units() -> None:
     assert suggestion is not None and suggestion.operation.range.start.character == index + 1  # type: ignore[union-attr]
 
 
-
 def test_the_same_error_twice_in_a_row_gets_a_proposal() -> None:
     first = error_event(1, on_save=False)
-    history: list[EventBase] = [first, DocumentSaved(time=1.5, uri="file:///other.py", path="other.py"), error_event(3, on_save=False)]
+    history: list[EventBase] = [
+        first,
+        DocumentSaved(time=1.5, uri="file:///other.py", path="other.py"),
+        error_event(3, on_save=False),
+    ]
     suggestion = syntax_error(ctx(history, 1))
     assert suggestion is not None
     assert "two pauses" in suggestion.message
-
-
 
 
 def test_no_proposal_once_the_user_edits_the_file_again() -> None:
@@ -85,7 +94,6 @@ async def test_the_local_proposer_uses_the_rule() -> None:
     proposer = LocalProposer(rules=RULES)
     suggestion = await proposer.propose(ctx([error_event(1, on_save=True)], 1))
     assert suggestion is not None and suggestion.key == f"syntax:{URI}:3"
-
 
 
 def test_the_tracker_reports_an_error_only_once_it_persisted_over_two_quiet_points() -> None:

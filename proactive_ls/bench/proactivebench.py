@@ -127,7 +127,9 @@ class RewardModelJudge:
 
     name = "vllm"
 
-    def __init__(self, endpoint: ModelEndpoint, limit: asyncio.Semaphore, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, endpoint: ModelEndpoint, limit: asyncio.Semaphore, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         from proactive_ls.llm.client import ModelClient
         from proactive_ls.llm.schema import judge_schema, response_format
 
@@ -140,7 +142,11 @@ class RewardModelJudge:
         from proactive_ls.llm.prompt import JUDGE_INSTRUCTION, JUDGE_SYSTEM_PROMPT
         from proactive_ls.llm.schema import parse_judgement
 
-        inst = {"Observations (Time Ascending)": observations(steps), "Proposed Task": task, "Instruction": JUDGE_INSTRUCTION}
+        inst = {
+            "Observations (Time Ascending)": observations(steps),
+            "Proposed Task": task,
+            "Instruction": JUDGE_INSTRUCTION,
+        }
         messages = [
             {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
             {"role": "user", "content": json.dumps(inst, sort_keys=False, ensure_ascii=False, indent=4)},
@@ -186,7 +192,10 @@ async def propose_local(steps: Sequence[TraceStep]) -> list[Proposed]:
 
 
 async def propose_vllm(
-    steps: Sequence[TraceStep], endpoint: ModelEndpoint, limit: asyncio.Semaphore, transport: httpx.AsyncBaseTransport | None = None
+    steps: Sequence[TraceStep],
+    endpoint: ModelEndpoint,
+    limit: asyncio.Semaphore,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[Proposed]:
     """A served model, one conversation per trace as in the paper's runs; a failed request is a fault."""
     from proactive_ls.proposers.local import LocalProposer
@@ -217,7 +226,9 @@ def recorded_task(response: Any) -> str | None:
     if not isinstance(response, list) or not response or response[0] is None:
         return None
     first = response[0]
-    if not isinstance(first, str):  # a few models answered with an object (a tool call): shown as JSON, as the paper's judge saw it
+    if not isinstance(
+        first, str
+    ):  # a few models answered with an object (a tool call): shown as JSON, as the paper's judge saw it
         first = json.dumps(first, ensure_ascii=False)
     return ModelAnswer.model_validate({"Proactive Task": first}).proactive_task
 
@@ -241,14 +252,16 @@ class Counts:
     fn: float = 0
     faults: int = 0
 
-    def randomly_filtered(self, keep: float) -> "Counts":
+    def randomly_filtered(self, keep: float) -> Counts:
         """The expected counts if each proposal were kept with probability `keep`, else silenced.
 
         The baseline for a filter: one that keeps the same share of proposals without looking at
         them keeps precision as it is and loses recall in proportion.
         """
         dropped_tp, dropped_fp = (1 - keep) * self.tp, (1 - keep) * self.fp
-        return Counts(self.tp - dropped_tp, self.fp - dropped_fp, self.tn + dropped_fp, self.fn + dropped_tp, self.faults)
+        return Counts(
+            self.tp - dropped_tp, self.fp - dropped_fp, self.tn + dropped_fp, self.fn + dropped_tp, self.faults
+        )
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome.lower(), getattr(self, outcome.lower()) + 1)
@@ -333,7 +346,11 @@ class BenchResult:
                 keep = (gated.tp + gated.fp) / proposals if proposals else 1.0
                 out[proposer].setdefault("random_filter", {})[split] = c.randomly_filtered(keep).metrics()
         for proposer in out:  # stable order: variants, then the published splits
-            out[proposer] = {v: {s: out[proposer][v][s] for s in self.splits if s in out[proposer][v]} for v in VARIANTS if v in out[proposer]}
+            out[proposer] = {
+                v: {s: out[proposer][v][s] for s in self.splits if s in out[proposer][v]}
+                for v in VARIANTS
+                if v in out[proposer]
+            }
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -378,7 +395,9 @@ def load_gate(path: Path | None) -> Any:
         raise BenchError(str(exc)) from None
 
 
-def build_judge(spec: str, settings: Settings, limit: asyncio.Semaphore, transport: httpx.AsyncBaseTransport | None = None) -> tuple[MetricJudge, Path | None]:
+def build_judge(
+    spec: str, settings: Settings, limit: asyncio.Semaphore, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[MetricJudge, Path | None]:
     """The judge for `spec`, and the gate file it names (``gate:PATH``) for the filter to use too."""
     if spec == "gate":
         return GateMetricJudge(load_gate(None)), None
@@ -420,7 +439,11 @@ async def run_bench(
     result = BenchResult(
         data=str(data),
         judge=metric_judge.name,
-        filter={"gate": getattr(filt.gate, "version", "?"), "threshold": filt.threshold, "eagerness": settings.eagerness},
+        filter={
+            "gate": getattr(filt.gate, "version", "?"),
+            "threshold": filt.threshold,
+            "eagerness": settings.eagerness,
+        },
         splits=splits,
         steps=sum(len(s) for s in traces.values()),
     )
@@ -449,12 +472,21 @@ async def run_bench(
                 j = cache[task]
                 rows.append(
                     StepRow(
-                        proposer=spec, variant=variant, trace=name, step=step.index, time=step.time_text, event=step.event,
-                        help_needed=step.task_status, task=task, proposed_task=p.task,
+                        proposer=spec,
+                        variant=variant,
+                        trace=name,
+                        step=step.index,
+                        time=step.time_text,
+                        event=step.event,
+                        help_needed=step.task_status,
+                        task=task,
+                        proposed_task=p.task,
                         filter_score=None if filter_score is None else round(filter_score, 4),
-                        judge=metric_judge.name, accepted=j.accept,
+                        judge=metric_judge.name,
+                        accepted=j.accept,
                         judge_score=None if j.score is None else round(j.score, 4),
-                        outcome=outcome_of(task, j.accept), proposer_fault=p.fault,
+                        outcome=outcome_of(task, j.accept),
+                        proposer_fault=p.fault,
                     )
                 )
             if on_step is not None:
@@ -494,16 +526,42 @@ def write_outputs(result: BenchResult, out: Path) -> tuple[Path, Path]:
 def render_table(result: BenchResult) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"ProactiveBench, {result.steps} steps, judge: {result.judge}; filter: gate >= {result.filter['threshold']:.2f}")
-    for col in ("Proposer", "Variant", "Split", "Proposals", "TP", "FP", "TN", "FN", "Recall", "Precision", "Accuracy", "False-Alarm", "F1"):
+    table = Table(
+        title=f"ProactiveBench, {result.steps} steps, judge: {result.judge}; filter: gate >= {result.filter['threshold']:.2f}"
+    )
+    for col in (
+        "Proposer",
+        "Variant",
+        "Split",
+        "Proposals",
+        "TP",
+        "FP",
+        "TN",
+        "FN",
+        "Recall",
+        "Precision",
+        "Accuracy",
+        "False-Alarm",
+        "F1",
+    ):
         table.add_column(col, justify="left" if col in ("Proposer", "Variant", "Split") else "right")
     for proposer, variants in result.metrics().items():
         for variant, splits in variants.items():
             for split, m in splits.items():
                 table.add_row(
-                    proposer, variant.replace("_", " "), split,
-                    f"{m['proposals']}/{m['steps']}", str(m["tp"]), str(m["fp"]), str(m["tn"]), str(m["fn"]),
-                    f"{m['recall']:.2%}", f"{m['precision']:.2%}", f"{m['accuracy']:.2%}", f"{m['false_alarm']:.2%}", f"{m['f1']:.2%}",
+                    proposer,
+                    variant.replace("_", " "),
+                    split,
+                    f"{m['proposals']}/{m['steps']}",
+                    str(m["tp"]),
+                    str(m["fp"]),
+                    str(m["tn"]),
+                    str(m["fn"]),
+                    f"{m['recall']:.2%}",
+                    f"{m['precision']:.2%}",
+                    f"{m['accuracy']:.2%}",
+                    f"{m['false_alarm']:.2%}",
+                    f"{m['f1']:.2%}",
                 )
             table.add_section()
     return table
@@ -525,7 +583,13 @@ def _read_settings(path: Path | None) -> Settings:
 
 
 def main_bench_proactivebench(
-    data: Path | None, proposer: str, judge: str, settings: Path | None, out: Path | None, concurrency: int, json_out: bool
+    data: Path | None,
+    proposer: str,
+    judge: str,
+    settings: Path | None,
+    out: Path | None,
+    concurrency: int,
+    json_out: bool,
 ) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -535,18 +599,26 @@ def main_bench_proactivebench(
     try:
         check_data_dir(folder)
         cfg = _read_settings(settings)
-        total = len(parse_proposers(proposer, folder)) * sum(len(published_steps(folder, n)) for n in trace_names(folder))
+        total = len(parse_proposers(proposer, folder)) * sum(
+            len(published_steps(folder, n)) for n in trace_names(folder)
+        )
     except (BenchError, FileNotFoundError) as exc:
         print(f"proactive-ls bench proactivebench: {exc}", file=sys.stderr)
         return 2
     progress = Progress(
-        TextColumn("[bold]ProactiveBench[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("[bold]ProactiveBench[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     with progress:
         bar = progress.add_task(f"{proposer}, judge {judge}", total=total)
         try:
-            result = asyncio.run(run_bench(folder, proposer, judge, cfg, concurrency, on_step=lambda: progress.advance(bar)))
+            result = asyncio.run(
+                run_bench(folder, proposer, judge, cfg, concurrency, on_step=lambda: progress.advance(bar))
+            )
         except (BenchError, FileNotFoundError) as exc:
             progress.stop()
             print(f"proactive-ls bench proactivebench: {exc}", file=sys.stderr)
@@ -557,7 +629,9 @@ def main_bench_proactivebench(
             return 1
     faults = sum(r.proposer_fault for r in result.rows if r.variant == "as_proposed")
     if faults:
-        err.print(f"[yellow]warning:[/yellow] the proposer failed on {faults} steps; they count as silences (see proposer_faults)")
+        err.print(
+            f"[yellow]warning:[/yellow] the proposer failed on {faults} steps; they count as silences (see proposer_faults)"
+        )
     if out is not None:
         csv_path, json_path = write_outputs(result, out)
         err.print(f"wrote {csv_path} and {json_path}")

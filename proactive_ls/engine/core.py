@@ -148,7 +148,9 @@ class Engine:
             return None
         return await self._admit(suggestion, ctx, now, result)
 
-    async def _admit(self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult) -> Proposal | None:
+    async def _admit(
+        self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult
+    ) -> Proposal | None:
         key = suggestion.identity()
         if self.policy.rejected_recently(key, now):
             log.debug("not re-proposing a task the user rejected recently: %s", suggestion.task)

@@ -74,7 +74,9 @@ def parse_when(value: str | None, option: str) -> float | None:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text).timestamp()
     except ValueError:
-        raise ExportError(f"{option} {value!r}: expected ISO 8601 (2025-11-24 or 2025-11-24T16:00:00) or unix seconds") from None
+        raise ExportError(
+            f"{option} {value!r}: expected ISO 8601 (2025-11-24 or 2025-11-24T16:00:00) or unix seconds"
+        ) from None
 
 
 # -- dedup in constant memory ------------------------------------------------------------------------
@@ -182,7 +184,11 @@ def reward_row(j: Judged) -> dict[str, Any]:
 
 
 def _pair(prompt: list[dict[str, str]], chosen: str, rejected: str) -> dict[str, Any]:
-    return {"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}], "rejected": [{"role": "assistant", "content": rejected}]}
+    return {
+        "prompt": prompt,
+        "chosen": [{"role": "assistant", "content": chosen}],
+        "rejected": [{"role": "assistant", "content": rejected}],
+    }
 
 
 @dataclass
@@ -193,15 +199,27 @@ class Pairing:
     recent: OrderedDict[bytes, dict[str, list[Judged]]] = field(default_factory=OrderedDict)
 
     def pairs(self, j: Judged, prompt: list[dict[str, str]]) -> list[dict[str, Any]]:
-        out = [_pair(prompt, j.task_answer(), j.silence_answer()) if j.positive else _pair(prompt, j.silence_answer(), j.task_answer())]
+        out = [
+            _pair(prompt, j.task_answer(), j.silence_answer())
+            if j.positive
+            else _pair(prompt, j.silence_answer(), j.task_answer())
+        ]
         key = _digest(j.steps)
         seen = self.recent.setdefault(key, {"accepted": [], "rejected": []})
         self.recent.move_to_end(key)
         if j.positive:
-            out += [_pair(prompt, j.task_answer(), other.task_answer()) for other in seen["rejected"] if other.task != j.task]
+            out += [
+                _pair(prompt, j.task_answer(), other.task_answer())
+                for other in seen["rejected"]
+                if other.task != j.task
+            ]
             seen["accepted"].append(j)
         else:
-            out += [_pair(prompt, other.task_answer(), j.task_answer()) for other in seen["accepted"] if other.task != j.task]
+            out += [
+                _pair(prompt, other.task_answer(), j.task_answer())
+                for other in seen["accepted"]
+                if other.task != j.task
+            ]
             seen["rejected"].append(j)
         for bucket in seen.values():
             del bucket[:-8]  # a history judged many times keeps its last few tasks only
@@ -239,7 +257,9 @@ class ExportStats:
         return f"{self.rows} rows from {self.records} records" + (f" (skipped: {parts})" if parts else "")
 
 
-def read_records(path: Path, stats: ExportStats, on_bytes: Callable[[int], None] | None = None) -> Iterator[FeedbackRecord]:
+def read_records(
+    path: Path, stats: ExportStats, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[FeedbackRecord]:
     """Stream a feedback log, one record at a time; lines that do not parse are counted and skipped."""
     pending = 0
     with open(path, "rb") as f:
@@ -337,7 +357,14 @@ def _write_rows(rows: Iterator[dict[str, Any]], out: IO[str]) -> None:
         out.write("\n")
 
 
-def main_export(format: str, feedback_log: Path | None, since: str | None, until: str | None, out: Path | None, include_ignored: bool) -> int:
+def main_export(
+    format: str,
+    feedback_log: Path | None,
+    since: str | None,
+    until: str | None,
+    out: Path | None,
+    include_ignored: bool,
+) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -355,7 +382,14 @@ def main_export(format: str, feedback_log: Path | None, since: str | None, until
         print(f"proactive-ls export: {exc}", file=sys.stderr)
         return 2
     stats = ExportStats()
-    progress = Progress(TextColumn("[bold]export[/bold] {task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err, transient=True)
+    progress = Progress(
+        TextColumn("[bold]export[/bold] {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
     tmp_name: str | None = None
     try:
         with progress:

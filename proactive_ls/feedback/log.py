@@ -43,7 +43,9 @@ class FeedbackRecord(BaseModel):
     thoughts: str | None = None
     operation: str = Field(description="the kind of operation accepting performs")
     anchor: dict[str, Any] | None = None
-    observations: list[dict[str, str]] = Field(default_factory=list, description="the history that produced the proposal")
+    observations: list[dict[str, str]] = Field(
+        default_factory=list, description="the history that produced the proposal"
+    )
     proposer: str
     model: str | None = None
     judge: str | None = None
@@ -52,7 +54,9 @@ class FeedbackRecord(BaseModel):
     detail: str | None = Field(default=None, description="e.g. the snooze length, or why the operation failed")
 
     @classmethod
-    def of(cls, proposal: Proposal, outcome: Outcome, decided_at: float, session_id: str = "", detail: str | None = None) -> "FeedbackRecord":
+    def of(
+        cls, proposal: Proposal, outcome: Outcome, decided_at: float, session_id: str = "", detail: str | None = None
+    ) -> FeedbackRecord:
         v = proposal.verdict
         return cls(
             session_id=session_id,

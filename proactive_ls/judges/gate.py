@@ -47,34 +47,87 @@ EAGERNESS_THRESHOLDS: dict[str, float] = {"quiet": 0.50, "normal": 0.35, "eager"
 # Events as coarse kinds.
 
 KINDS: tuple[str, ...] = (
-    "search", "read", "browse", "edit", "run", "error", "success", "switch", "open", "idle",
-    "copy", "save", "git", "chat",
+    "search",
+    "read",
+    "browse",
+    "edit",
+    "run",
+    "error",
+    "success",
+    "switch",
+    "open",
+    "idle",
+    "copy",
+    "save",
+    "git",
+    "chat",
 )
 
 # Each kind: word prefixes, whole words, and phrases. Word tests on a token set are several times
 # faster than fourteen case-insensitive regular expressions, which matters at every keystroke.
 _KIND_RULES: dict[str, tuple[tuple[str, ...], frozenset[str], tuple[str, ...]]] = {
     "search": (("search", "googl"), frozenset({"bing", "query", "queries"}), ("look up", "looks up")),
-    "read": (("read", "tutorial", "documentation", "article", "blog", "review", "wiki"),
-             frozenset({"doc", "docs", "guide", "thread", "paper", "abstract", "csdn", "stackoverflow"}),
-             ("stack overflow",)),
-    "browse": (("browser", "visit", "navigat", "webpage", "website"),
-               frozenset({"tab", "tabs", "page", "pages", "chrome"}), ("web page", "http://", "https://")),
-    "edit": (("edit", "modif", "implement", "writ"), frozenset({"change", "changes", "changed", "add", "adds", "added",
-             "coding", "define", "defines", "defining", "type", "types", "typed", "typing"}), ("lines changed", "line changed")),
-    "run": (("execut", "install", "compil", "clone", "terminal"),
-            frozenset({"run", "runs", "ran", "running", "command", "commands", "pip", "pytest", "test", "tests"}), ()),
-    "error": (("error", "exception", "traceback", "fail", "crash", "conflict"),
-              frozenset({"cannot", "unable", "invalid", "insufficient"}), ("not found",)),
+    "read": (
+        ("read", "tutorial", "documentation", "article", "blog", "review", "wiki"),
+        frozenset({"doc", "docs", "guide", "thread", "paper", "abstract", "csdn", "stackoverflow"}),
+        ("stack overflow",),
+    ),
+    "browse": (
+        ("browser", "visit", "navigat", "webpage", "website"),
+        frozenset({"tab", "tabs", "page", "pages", "chrome"}),
+        ("web page", "http://", "https://"),
+    ),
+    "edit": (
+        ("edit", "modif", "implement", "writ"),
+        frozenset(
+            {
+                "change",
+                "changes",
+                "changed",
+                "add",
+                "adds",
+                "added",
+                "coding",
+                "define",
+                "defines",
+                "defining",
+                "type",
+                "types",
+                "typed",
+                "typing",
+            }
+        ),
+        ("lines changed", "line changed"),
+    ),
+    "run": (
+        ("execut", "install", "compil", "clone", "terminal"),
+        frozenset({"run", "runs", "ran", "running", "command", "commands", "pip", "pytest", "test", "tests"}),
+        (),
+    ),
+    "error": (
+        ("error", "exception", "traceback", "fail", "crash", "conflict"),
+        frozenset({"cannot", "unable", "invalid", "insufficient"}),
+        ("not found",),
+    ),
     "success": (("succe",), frozenset({"resolved", "passed", "works", "verify", "verifies", "verified"}), ()),
     "switch": (("switch", "return", "resum"), frozenset(), ("back to",)),
-    "open": ((), frozenset({"open", "opens", "opened", "create", "creates", "created", "close", "closes", "closed"}),
-             ("new file", "names it")),
-    "idle": (("mouse", "click", "scroll", "remain", "continu"), frozenset({"stay", "stays", "stayed"}),
-             ("no specific action", "without any", "without performing", "without specific", "active on")),
+    "open": (
+        (),
+        frozenset({"open", "opens", "opened", "create", "creates", "created", "close", "closes", "closed"}),
+        ("new file", "names it"),
+    ),
+    "idle": (
+        ("mouse", "click", "scroll", "remain", "continu"),
+        frozenset({"stay", "stays", "stayed"}),
+        ("no specific action", "without any", "without performing", "without specific", "active on"),
+    ),
     "copy": (("copy", "copies", "copied", "past"), frozenset({"cmdc", "cmdv"}), ("cmd+c", "cmd+v", "ctrl+c", "ctrl+v")),
     "save": ((), frozenset({"save", "saves", "saved", "cmds"}), ("cmd+s",)),
-    "git": (("branch", "merge", "rebase", "commit", "uncommitted"), frozenset({"git", "stage", "stages", "staged"}), ()),
+    "git": (
+        ("branch", "merge", "rebase", "commit", "uncommitted"),
+        frozenset({"git", "stage", "stages", "staged"}),
+        (),
+    ),
     "chat": (("deepseek", "kimi", "chatgpt"), frozenset({"chat"}), ()),
 }
 _WORD = re.compile(r"[a-z0-9]+")
@@ -86,7 +139,11 @@ def sentence_kinds(sentence: str) -> frozenset[str]:
     tokens = set(_WORD.findall(lower))
     kinds = []
     for kind, (prefixes, exact, phrases) in _KIND_RULES.items():
-        if (tokens & exact) or (prefixes and any(t.startswith(prefixes) for t in tokens)) or any(p in lower for p in phrases):
+        if (
+            (tokens & exact)
+            or (prefixes and any(t.startswith(prefixes) for t in tokens))
+            or any(p in lower for p in phrases)
+        ):
             kinds.append(kind)
     return frozenset(kinds)
 
@@ -166,7 +223,9 @@ def parse_time(value: Any) -> float | None:
 # Words.
 
 _TOKEN = re.compile(r"[a-z0-9_]+|[\u4e00-\u9fff]")
-_FILE = re.compile(r"[\w\-]+\.(?:py|js|ts|tsx|jsx|java|rb|go|rs|c|cc|cpp|h|hpp|php|swift|kt|md|txt|json|yaml|yml|toml|html|css|ipynb|sh|sql|csv)\b")
+_FILE = re.compile(
+    r"[\w\-]+\.(?:py|js|ts|tsx|jsx|java|rb|go|rs|c|cc|cpp|h|hpp|php|swift|kt|md|txt|json|yaml|yml|toml|html|css|ipynb|sh|sql|csv)\b"
+)
 _QUOTED = re.compile(r"'([^']{2,200})'|\"([^\"]{2,200})\"|`([^`]{2,200})`")
 
 
@@ -212,10 +271,44 @@ UI_WORDS = _stems(
     new open opened switch switched back link site website window terminal user"""
 )
 _VERBS = (
-    "provide", "offer", "suggest", "help", "assist", "search", "find", "explain", "summarize",
-    "create", "open", "continue", "check", "debug", "recommend", "write", "translate", "review",
-    "compare", "share", "use", "guide", "organize", "set", "keep", "look", "test", "show", "fix",
-    "generate", "give", "implement", "add", "install", "run", "remind", "take", "save",
+    "provide",
+    "offer",
+    "suggest",
+    "help",
+    "assist",
+    "search",
+    "find",
+    "explain",
+    "summarize",
+    "create",
+    "open",
+    "continue",
+    "check",
+    "debug",
+    "recommend",
+    "write",
+    "translate",
+    "review",
+    "compare",
+    "share",
+    "use",
+    "guide",
+    "organize",
+    "set",
+    "keep",
+    "look",
+    "test",
+    "show",
+    "fix",
+    "generate",
+    "give",
+    "implement",
+    "add",
+    "install",
+    "run",
+    "remind",
+    "take",
+    "save",
 )
 _TOPICS: dict[str, frozenset[str]] = {
     "code": _stems("code snippet snippets example examples implementation implement function method syntax"),
@@ -230,7 +323,11 @@ _TOPICS: dict[str, frozenset[str]] = {
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens (CJK characters one by one), stop words dropped, lightly stemmed."""
-    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS and len(t) > 1 or "\u4e00" <= t[:1] <= "\u9fff"]
+    return [
+        _stem(t)
+        for t in _TOKEN.findall(text.lower())
+        if t not in STOPWORDS and len(t) > 1 or "\u4e00" <= t[:1] <= "\u9fff"
+    ]
 
 
 def quoted(text: str) -> list[str]:
@@ -408,7 +505,9 @@ def features(
             for w in toks:
                 df[w] = df.get(w, 0) + 1
         idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
-        norm = math.fsum(idf.get(w, math.log(2 * (n + 1))) for w in sal_task) or 1.0  # fsum: exact, so set order cannot change the score
+        norm = (
+            math.fsum(idf.get(w, math.log(2 * (n + 1))) for w in sal_task) or 1.0
+        )  # fsum: exact, so set order cannot change the score
 
         def ov(toks: set[str]) -> float:
             return math.fsum(idf[w] for w in sal_task & toks) / norm
@@ -549,7 +648,9 @@ def threshold_for(eagerness: str, override: float | None) -> float:
     try:
         return EAGERNESS_THRESHOLDS[eagerness]
     except KeyError:
-        raise ValueError(f"unknown eagerness {eagerness!r}; expected one of {', '.join(EAGERNESS_THRESHOLDS)}") from None
+        raise ValueError(
+            f"unknown eagerness {eagerness!r}; expected one of {', '.join(EAGERNESS_THRESHOLDS)}"
+        ) from None
 
 
 class GateJudge:
@@ -597,4 +698,3 @@ class GateJudge:
 
     async def aclose(self) -> None:
         return None
-

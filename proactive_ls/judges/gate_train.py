@@ -208,9 +208,9 @@ def train_gate(rows: list[dict], seed: int = 0, **hyper: Any) -> Gate:
     X = [[(index[k], v) for k, v in sorted(fv.items()) if k in index] for fv in feats]
     y = [1.0 if r["valid"] else 0.0 for r in rows]
     sample_w = [float(r.get("weight", 1.0)) for r in rows]
-    penalty = [
-        0.0 if k.endswith("|bias") else (hp["word_l2"] if k.startswith("w|") else hp["l2"]) for k in names
-    ] + [hp["l2"]]  # the global bias is redundant with the two side biases: keep it at zero-ish
+    penalty = [0.0 if k.endswith("|bias") else (hp["word_l2"] if k.startswith("w|") else hp["l2"]) for k in names] + [
+        hp["l2"]
+    ]  # the global bias is redundant with the two side biases: keep it at zero-ish
     beta = _fit_logistic(X, y, sample_w, penalty, int(hp["max_iter"]), float(hp["tol"]))
     weights = {k: _round(b) for k, b in zip(names, beta[:-1]) if abs(b) >= 1e-6}
     bias = _round(beta[-1])

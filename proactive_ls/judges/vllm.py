@@ -19,7 +19,16 @@ import httpx
 
 from proactive_ls.config import ModelEndpoint
 from proactive_ls.judges.base import Judge
-from proactive_ls.llm.client import CircuitBreaker, CircuitState, ModelClient, ModelError, OutageNotifier, RetryPolicy, Usage, UsageCounters
+from proactive_ls.llm.client import (
+    CircuitBreaker,
+    CircuitState,
+    ModelClient,
+    ModelError,
+    OutageNotifier,
+    RetryPolicy,
+    Usage,
+    UsageCounters,
+)
 from proactive_ls.llm.prompt import JudgeWindow
 from proactive_ls.llm.schema import JudgeAnswer, judge_schema, parse_judgement, response_format
 from proactive_ls.proposals import Suggestion, Verdict
@@ -72,7 +81,13 @@ class VllmJudge:
         except ModelError as exc:
             self.last_error = exc
             self.outage.fault(exc, circuit_open=self.client.breaker.state is not CircuitState.CLOSED)
-            log.info("reward model %s at %s: %s; the %s judge decides", self.endpoint.name, self.endpoint.url, exc, self.fallback.name)
+            log.info(
+                "reward model %s at %s: %s; the %s judge decides",
+                self.endpoint.name,
+                self.endpoint.url,
+                exc,
+                self.fallback.name,
+            )
             verdict = await self.fallback.judge(ctx, suggestion)
             why = f"reward model unavailable ({exc})"
             return verdict.model_copy(update={"reason": f"{verdict.reason}; {why}" if verdict.reason else why})

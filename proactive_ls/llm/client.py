@@ -117,7 +117,7 @@ class Usage:
     cached_tokens: int | None = None  # reported by vLLM with --enable-prompt-tokens-details
 
     @classmethod
-    def of(cls, data: dict[str, Any] | None) -> "Usage":
+    def of(cls, data: dict[str, Any] | None) -> Usage:
         data = data or {}
         details = data.get("prompt_tokens_details") or {}
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
@@ -247,7 +247,11 @@ class ModelClient:
                 if resp.status_code < 400:
                     return resp
                 detail = _error_detail(resp)
-                error = ModelError("http", f"HTTP {resp.status_code}: {detail}" if detail else f"HTTP {resp.status_code}", resp.status_code)
+                error = ModelError(
+                    "http",
+                    f"HTTP {resp.status_code}: {detail}" if detail else f"HTTP {resp.status_code}",
+                    resp.status_code,
+                )
                 if resp.status_code == 401 and self.endpoint.api_key_env:
                     error = ModelError("http", f"HTTP 401: check the API key in ${self.endpoint.api_key_env}", 401)
                 if resp.status_code not in RETRY_STATUS:
@@ -289,7 +293,9 @@ class ModelClient:
 
         return await self._guarded(call)
 
-    async def _chat_once(self, messages: list[dict[str, str]], response_format: dict[str, Any] | None, **params: Any) -> ChatResult:
+    async def _chat_once(
+        self, messages: list[dict[str, str]], response_format: dict[str, Any] | None, **params: Any
+    ) -> ChatResult:
         body: dict[str, Any] = {
             "model": self.endpoint.name,
             "messages": messages,
@@ -311,9 +317,17 @@ class ModelClient:
             raise ModelError("invalid", "the server's reply is not a chat completion") from exc
         usage = Usage.of(data.get("usage"))
         self.counters.add(usage)
-        return ChatResult(content=content, finish_reason=choice.get("finish_reason"), usage=usage, latency_s=latency, model=data.get("model"))
+        return ChatResult(
+            content=content,
+            finish_reason=choice.get("finish_reason"),
+            usage=usage,
+            latency_s=latency,
+            model=data.get("model"),
+        )
 
-    async def chat(self, messages: list[dict[str, str]], *, response_format: dict[str, Any] | None = None, **params: Any) -> ChatResult:
+    async def chat(
+        self, messages: list[dict[str, str]], *, response_format: dict[str, Any] | None = None, **params: Any
+    ) -> ChatResult:
         """``POST /v1/chat/completions`` under retries and the breaker."""
         return await self._guarded(lambda: self._chat_once(messages, response_format, **params))
 

@@ -264,7 +264,10 @@ class JudgeWindow:
                 total -= cost
                 self.start += 1
             self.log.forget_before(self.start)
-        obs = [{"time": s["Time"], "event": s["Event"]} for s in (self.log.step(i) for i in range(self.start, self.log.end))]
+        obs = [
+            {"time": s["Time"], "event": s["Event"]}
+            for s in (self.log.step(i) for i in range(self.start, self.log.end))
+        ]
         inst = {"Observations (Time Ascending)": obs, "Proposed Task": task, "Instruction": JUDGE_INSTRUCTION}
         return [
             {"role": "system", "content": JUDGE_SYSTEM_PROMPT},

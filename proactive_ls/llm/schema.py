@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 T = TypeVar("T", bound=BaseModel)
 
 #: Strings models use for "no task" instead of JSON null.
-NULL_STRINGS = frozenset({"", "null", "none", "nil", "n/a", "na", "no task", "no", "false", "`null`", "\"null\""})
+NULL_STRINGS = frozenset({"", "null", "none", "nil", "n/a", "na", "no task", "no", "false", "`null`", '"null"'})
 
 
 class AnswerError(ValueError):
@@ -44,9 +44,13 @@ class ModelAnswer(BaseModel):
     purpose: str = Field(default="", alias="Purpose", description="The purpose of the user's last action.")
     thoughts: str = Field(default="", alias="Thoughts", description="Your thoughts on the user's actions.")
     proactive_task: str | None = Field(
-        default=None, alias="Proactive Task", description="Describe your proposed task, or null if no assistance is needed."
+        default=None,
+        alias="Proactive Task",
+        description="Describe your proposed task, or null if no assistance is needed.",
     )
-    response: str = Field(default="", alias="Response", description="Inform the user about your assistance if proposing a task.")
+    response: str = Field(
+        default="", alias="Response", description="Inform the user about your assistance if proposing a task."
+    )
 
     _strings = field_validator("purpose", "thoughts", "response", mode="before")(_blank_to_empty)
 
@@ -112,7 +116,9 @@ ANSWER_FLOORS: dict[str, int] = {"Purpose": 80, "Thoughts": 120, "Proactive Task
 JUDGE_FLOORS: dict[str, int] = {"thought": 200}
 
 
-def _scaled(limits: dict[str, int], floors: dict[str, int], max_tokens: int | None, chars_per_token: float = 3.0) -> dict[str, int]:
+def _scaled(
+    limits: dict[str, int], floors: dict[str, int], max_tokens: int | None, chars_per_token: float = 3.0
+) -> dict[str, int]:
     """Shrink the limits so the whole answer fits ``max_tokens`` at ~3 characters a token, not below the floors.
 
     A model whose tokens are shorter (escapes, a random model) can still run out of tokens:
@@ -135,7 +141,9 @@ def answer_schema(max_tokens: int | None = None) -> dict[str, Any]:
         "properties": {
             "Purpose": {"type": "string", "maxLength": lim["Purpose"]},
             "Thoughts": {"type": "string", "maxLength": lim["Thoughts"]},
-            "Proactive Task": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": lim["Proactive Task"]}, {"type": "null"}]},
+            "Proactive Task": {
+                "anyOf": [{"type": "string", "minLength": 1, "maxLength": lim["Proactive Task"]}, {"type": "null"}]
+            },
             "Response": {"type": "string", "maxLength": lim["Response"]},
         },
         "required": ["Purpose", "Thoughts", "Proactive Task", "Response"],
@@ -217,7 +225,9 @@ def parse_answer(text: str) -> ModelAnswer:
 
     A reply needs at least the task key (its absence is an answer of another schema, not silence).
     """
-    return parse_model(text, ModelAnswer, ["Purpose", "Thoughts", "Proactive Task", "Response"], required=("Proactive Task",))
+    return parse_model(
+        text, ModelAnswer, ["Purpose", "Thoughts", "Proactive Task", "Response"], required=("Proactive Task",)
+    )
 
 
 def parse_judgement(text: str) -> JudgeAnswer:

@@ -120,9 +120,7 @@ def proposal_id_argument(args: tuple[Any, ...]) -> str:
 def snooze_minutes_argument(args: tuple[Any, ...]) -> float:
     minutes = args[0] if args else SNOOZE_DEFAULT_MINUTES
     if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 < minutes <= SNOOZE_MAX_MINUTES:
-        raise JsonRpcInvalidParams(
-            f"{COMMAND_SNOOZE} takes a number of minutes between 0 and {SNOOZE_MAX_MINUTES}"
-        )
+        raise JsonRpcInvalidParams(f"{COMMAND_SNOOZE} takes a number of minutes between 0 and {SNOOZE_MAX_MINUTES}")
     return float(minutes)
 
 
@@ -431,7 +429,7 @@ MESSAGES: tuple[MessageDoc, ...] = (
         AdvanceParams,
         "Only on the replay server (`python -m proactive_ls.replay.over_lsp`, a virtual clock that only the "
         f"client moves). The server sends the proposals as `{PROPOSAL}` before it answers with "
-        "`{\"now\", \"proposed\", \"filtered\"}`.",
+        '`{"now", "proposed", "filtered"}`.',
         '{"to": 1764000012.0}',
     ),
 )

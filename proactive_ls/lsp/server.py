@@ -94,7 +94,13 @@ class ProactiveServer(LanguageServer):
         encoding = str(self.workspace.position_encoding or "utf-16")
         roots = protocol.workspace_roots(params)
         return Session(
-            settings, roots, self.on_tick, notify=self.tell, encoding=encoding, driver=driver, actuator=self  # type: ignore[arg-type]
+            settings,
+            roots,
+            self.on_tick,
+            notify=self.tell,
+            encoding=encoding,
+            driver=driver,
+            actuator=self,  # type: ignore[arg-type]
         )
 
     def apply(self, route: Route[Any, Any], params: Any) -> None:

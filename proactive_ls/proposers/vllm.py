@@ -17,7 +17,16 @@ from dataclasses import dataclass
 import httpx
 
 from proactive_ls.config import ModelEndpoint
-from proactive_ls.llm.client import CircuitBreaker, CircuitState, ModelClient, ModelError, OutageNotifier, RetryPolicy, Usage, UsageCounters
+from proactive_ls.llm.client import (
+    CircuitBreaker,
+    CircuitState,
+    ModelClient,
+    ModelError,
+    OutageNotifier,
+    RetryPolicy,
+    Usage,
+    UsageCounters,
+)
 from proactive_ls.llm.prompt import Transcript
 from proactive_ls.llm.schema import ModelAnswer, answer_schema, parse_answer, response_format
 from proactive_ls.proposals import ModelTask, Suggestion

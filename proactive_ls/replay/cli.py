@@ -12,7 +12,9 @@ from proactive_ls.replay.engine import ReplayResult, replay_file
 from proactive_ls.replay.format import ReplayFormatError
 
 
-def main_replay(files: list[Path], lsp: bool, speed: float, json_out: bool, settings_file: Path | None, judge: str | None) -> int:
+def main_replay(
+    files: list[Path], lsp: bool, speed: float, json_out: bool, settings_file: Path | None, judge: str | None
+) -> int:
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False, soft_wrap=True)
@@ -41,7 +43,9 @@ def main_replay(files: list[Path], lsp: bool, speed: float, json_out: bool, sett
             if not result.steps:
                 console.print("  (no proposal: proactive-ls stays silent)")
             s = result.summary()
-            console.print(f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, {s['filtered']} filtered, in {s['seconds']:.3f} s")
+            console.print(
+                f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, {s['filtered']} filtered, in {s['seconds']:.3f} s"
+            )
     if json_out:
         print(json.dumps([{**r.summary(), "steps": r.steps} for r in results], indent=2))
     return 0

@@ -75,7 +75,9 @@ def recording_as_session(path: Path, workspace: Path | None = None) -> Recording
     if not isinstance(head, dict) or head.get("format") != FORMAT:
         raise ReplayFormatError(f"{path}:1: not a proactive-ls recording (no {FORMAT!r} header)")
     if head.get("version") != VERSION:
-        raise ReplayFormatError(f"{path}:1: recording version {head.get('version')!r}; this proactive-ls reads version {VERSION}")
+        raise ReplayFormatError(
+            f"{path}:1: recording version {head.get('version')!r}; this proactive-ls reads version {VERSION}"
+        )
     target = Path(workspace).resolve() if workspace is not None else None
     if target is None and (path.parent / "workspace").is_dir():
         target = (path.parent / "workspace").resolve()
@@ -102,7 +104,9 @@ def recording_as_session(path: Path, workspace: Path | None = None) -> Recording
             recorded = next(iter(initialize_roots(params)), workspace)
             workspace = target or recorded
             options = params.get("initializationOptions")
-            settings = {k: v for k, v in (options or {}).items() if k != "feedbackLog"} if isinstance(options, dict) else {}
+            settings = (
+                {k: v for k, v in (options or {}).items() if k != "feedbackLog"} if isinstance(options, dict) else {}
+            )
             continue
         if not isinstance(method, str) or not isinstance(params, dict):
             skipped["(response)" if method is None else str(method)] += 1

@@ -129,7 +129,7 @@ class ReplayClient(LanguageClient):
     async def request(self, method: str, params: Any) -> Any:
         try:
             return await asyncio.wait_for(self.protocol.send_request_async(method, params), REQUEST_TIMEOUT_S)
-        except (RuntimeError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RuntimeError) as exc:
             raise self.failure(f"{method} ({exc.__class__.__name__})") from exc
 
     async def advance(self, to: float) -> dict[str, Any]:
@@ -145,7 +145,7 @@ class ReplayClient(LanguageClient):
                 raise self.failure(f"the wait for {count} proposals (got {len(self.proposals)})")
             try:
                 await asyncio.wait_for(self._arrived.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
 
     async def close(self) -> None:
@@ -161,7 +161,7 @@ class ReplayClient(LanguageClient):
             if self._stderr_task is not None:
                 try:  # the process has ended: read what it said last (EOF comes at once)
                     await asyncio.wait_for(asyncio.shield(self._stderr_task), 2)
-                except (asyncio.TimeoutError, Exception):
+                except (TimeoutError, Exception):
                     self._stderr_task.cancel()
             await self.stop()
 
@@ -212,7 +212,7 @@ async def replay_recording_over_lsp(
                 ),
                 REQUEST_TIMEOUT_S,
             )
-        except (RuntimeError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RuntimeError) as exc:
             await client.close()
             raise client.failure("initialize") from exc
         try:
@@ -229,7 +229,10 @@ async def replay_recording_over_lsp(
             tail = max(settings.ignore_after_s, settings.quiet_period_ms / 1000) + 1
             answer = await client.advance(now + tail)
             filtered += answer["filtered"]
-            status = await client.request(types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[]))
+            status = await client.request(
+                types.WORKSPACE_EXECUTE_COMMAND,
+                types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[]),
+            )
             await client.wait_for_proposals(int(status["proposed"]))
             result.events = int(status["events"])
             result.filtered = filtered

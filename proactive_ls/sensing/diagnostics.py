@@ -71,7 +71,9 @@ class DiagnosticsState:
         state = self._files.get(uri)
         return list(state.errors) if state else []
 
-    def update(self, uri: str, diagnostics: list[DiagnosticInfo], now: float, path: str | None = None) -> DiagnosticsChanged | None:
+    def update(
+        self, uri: str, diagnostics: list[DiagnosticInfo], now: float, path: str | None = None
+    ) -> DiagnosticsChanged | None:
         """Store the new set; return an event if errors appeared or were resolved."""
         errors = sorted((d for d in diagnostics if d.severity == 1), key=lambda d: (d.line, d.character))
         warnings = sum(1 for d in diagnostics if d.severity == 2)

@@ -81,7 +81,9 @@ def _untrackable(text: str, limit: int) -> str | None:
 
 
 class DocumentTracker:
-    def __init__(self, settings: Settings, roots: list[Path], diagnostics: DiagnosticsState, encoding: Encoding = "utf-16") -> None:
+    def __init__(
+        self, settings: Settings, roots: list[Path], diagnostics: DiagnosticsState, encoding: Encoding = "utf-16"
+    ) -> None:
         self.settings = settings
         self.roots = roots
         self.diagnostics = diagnostics
@@ -162,7 +164,11 @@ class DocumentTracker:
     def save(self, uri: str, text: str | None, now: float) -> list[EventBase]:
         doc = self.docs.get(uri)
         if doc is None:
-            return [DocumentSaved(time=now, uri=uri, path=display_path(uri, self.roots), errors=len(self.diagnostics.errors(uri)))]
+            return [
+                DocumentSaved(
+                    time=now, uri=uri, path=display_path(uri, self.roots), errors=len(self.diagnostics.errors(uri))
+                )
+            ]
         events = self._flush(doc, now, persisted_only=False)
         if text is not None and doc.mirror is not None and text != doc.mirror.text:
             doc.mirror.replace_all(text)
@@ -262,7 +268,9 @@ class DocumentTracker:
         issues = doc.syntax.syntax_errors(limit=1)
         return (doc.mirror.line_text(issue[0]).strip(), issue[1], issues[0].missing if issues else None)
 
-    def _syntax_event(self, doc: TrackedDocument, issue: tuple[int, int], now: float, on_save: bool) -> SyntaxErrorFound:
+    def _syntax_event(
+        self, doc: TrackedDocument, issue: tuple[int, int], now: float, on_save: bool
+    ) -> SyntaxErrorFound:
         doc.reported_error = self._error_key(doc, issue)
         assert doc.syntax is not None
         issues = doc.syntax.syntax_errors(limit=20)
@@ -282,4 +290,11 @@ class DocumentTracker:
         return doc.mirror.text if doc and doc.mirror else None
 
     def info(self) -> dict[str, Any]:
-        return {uri: {"version": d.version, "lines": d.mirror.line_count if d.mirror else None, "untracked": d.reason_untracked} for uri, d in self.docs.items()}
+        return {
+            uri: {
+                "version": d.version,
+                "lines": d.mirror.line_count if d.mirror else None,
+                "untracked": d.reason_untracked,
+            }
+            for uri, d in self.docs.items()
+        }

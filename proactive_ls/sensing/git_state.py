@@ -99,7 +99,9 @@ class RepoSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     root: str
-    branch: str | None = Field(default=None, description="the branch checked out (or being rebased / bisected); None when detached")
+    branch: str | None = Field(
+        default=None, description="the branch checked out (or being rebased / bisected); None when detached"
+    )
     detached: bool = False
     head: str | None = Field(default=None, description="full sha of HEAD; None on an unborn branch")
     staged: list[str] = Field(default_factory=list, description="paths with staged changes, sorted")
@@ -169,7 +171,9 @@ class GitWatcher:
         self._repo = git.Repo(self.root)
         self._git = self._repo.git
         self._git.update_environment(GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_TERMINAL_PROMPT="0")
-        git_dir, common_dir = self._git.rev_parse("--path-format=absolute", "--git-dir", "--git-common-dir").splitlines()
+        git_dir, common_dir = self._git.rev_parse(
+            "--path-format=absolute", "--git-dir", "--git-common-dir"
+        ).splitlines()
         self.git_dir = Path(git_dir)
         self.common_dir = Path(common_dir)
         self._lock = threading.Lock()
@@ -264,8 +268,13 @@ class GitWatcher:
 
     def _take_snapshot(self) -> RepoSnapshot:
         status = self._git.status(
-            "--porcelain=v2", "-z", "--branch", "--untracked-files=no", "--ignore-submodules=dirty",
-            kill_after_timeout=GIT_TIMEOUT_S, strip_newline_in_stdout=False,
+            "--porcelain=v2",
+            "-z",
+            "--branch",
+            "--untracked-files=no",
+            "--ignore-submodules=dirty",
+            kill_after_timeout=GIT_TIMEOUT_S,
+            strip_newline_in_stdout=False,
         )
         head, branch, staged, conflicted = _parse_status(status)
         operation = self._operation()
@@ -330,9 +339,22 @@ class GitWatcher:
     def _diff_stats(self, head: str | None) -> tuple[int, int, int, list[str]]:
         target = head or self._empty_tree_sha()
         out = self._git.execute(
-            ["git", "-c", f"core.bigFileThreshold={DIFF_BIG_FILE}", "diff", "--numstat", "-z", "--no-renames",
-             "--no-ext-diff", "--no-textconv", "--ignore-submodules=dirty", target, "--"],
-            kill_after_timeout=GIT_TIMEOUT_S, strip_newline_in_stdout=False,
+            [
+                "git",
+                "-c",
+                f"core.bigFileThreshold={DIFF_BIG_FILE}",
+                "diff",
+                "--numstat",
+                "-z",
+                "--no-renames",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--ignore-submodules=dirty",
+                target,
+                "--",
+            ],
+            kill_after_timeout=GIT_TIMEOUT_S,
+            strip_newline_in_stdout=False,
         )
         files = ins = dels = 0
         changed: list[str] = []
@@ -383,14 +405,20 @@ class GitWatcher:
 
     # -- difference -------------------------------------------------------------------------------
 
-    def _diff(self, now: float, old: RepoSnapshot | None, new: RepoSnapshot, reflog: list[tuple[str, str, str]] | None) -> list[EventBase]:
+    def _diff(
+        self, now: float, old: RepoSnapshot | None, new: RepoSnapshot, reflog: list[tuple[str, str, str]] | None
+    ) -> list[EventBase]:
         repo = str(self.root)
         if old is None:
             self._reported_diff = (new.files, new.lines)
             if new.operation is not None:
                 self._op = self._new_op_state(new)
                 if new.conflicted:
-                    return [GitOperation(time=now, repo=repo, operation=new.operation, state="started", conflicted=new.conflicted)]
+                    return [
+                        GitOperation(
+                            time=now, repo=repo, operation=new.operation, state="started", conflicted=new.conflicted
+                        )
+                    ]
             return []
 
         events: list[EventBase] = []
@@ -412,23 +440,35 @@ class GitWatcher:
             op_changed = True
         if new.operation is not None and (self._op is None or self._op.name != new.operation):
             self._op = self._new_op_state(new)
-            events.append(GitOperation(time=now, repo=repo, operation=new.operation, state="started", conflicted=new.conflicted))
+            events.append(
+                GitOperation(time=now, repo=repo, operation=new.operation, state="started", conflicted=new.conflicted)
+            )
             op_changed = True
         elif self._op is not None:
             fresh = frozenset(new.conflicted) - self._op.conflicted
             if fresh:
-                events.append(GitOperation(time=now, repo=repo, operation=self._op.name, state="started", conflicted=new.conflicted))
-            self._op = self._op.model_copy(update={
-                "conflicted": frozenset(new.conflicted),
-                "bisect_found": self._op.bisect_found or self._bisect_found(),
-            })
+                events.append(
+                    GitOperation(
+                        time=now, repo=repo, operation=self._op.name, state="started", conflicted=new.conflicted
+                    )
+                )
+            self._op = self._op.model_copy(
+                update={
+                    "conflicted": frozenset(new.conflicted),
+                    "bisect_found": self._op.bisect_found or self._bisect_found(),
+                }
+            )
 
         if new.staged and new.staged != old.staged and not op_changed:
             events.append(GitStaged(time=now, repo=repo, files=new.staged))
 
         files, lines = self._reported_diff
         if new.files != files or abs(new.lines - lines) >= max(WORKTREE_MIN_LINES, WORKTREE_MIN_RATIO * lines):
-            events.append(GitWorktreeChanged(time=now, repo=repo, files=new.files, insertions=new.insertions, deletions=new.deletions))
+            events.append(
+                GitWorktreeChanged(
+                    time=now, repo=repo, files=new.files, insertions=new.insertions, deletions=new.deletions
+                )
+            )
             self._reported_diff = (new.files, new.lines)
         return events
 
@@ -445,7 +485,9 @@ class GitWatcher:
         text = _read_text(self.git_dir / "BISECT_LOG", limit=64 * 1024) or ""
         return "# first bad commit:" in text
 
-    def _commits(self, now: float, old: RepoSnapshot, new: RepoSnapshot, reflog: list[tuple[str, str, str]] | None) -> list[EventBase]:
+    def _commits(
+        self, now: float, old: RepoSnapshot, new: RepoSnapshot, reflog: list[tuple[str, str, str]] | None
+    ) -> list[EventBase]:
         found: list[tuple[str, str | None]] = []  # (sha, branch it was made on)
         if reflog is not None:
             branch, heads = old.branch, None
@@ -470,6 +512,7 @@ class GitWatcher:
             events.append(GitCommitted(time=now, repo=str(self.root), sha=sha[:7], summary=summary, branch=branch))
         return events
 
+
 def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str]]:
     """(head sha, branch, staged paths, unmerged paths) from ``git status --porcelain=v2 -z --branch``."""
     head: str | None = None
@@ -482,10 +525,10 @@ def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str
         rec = records[i]
         i += 1
         if rec.startswith("# branch.oid "):
-            oid = rec[len("# branch.oid "):]
+            oid = rec[len("# branch.oid ") :]
             head = None if oid == "(initial)" else oid
         elif rec.startswith("# branch.head "):
-            name = rec[len("# branch.head "):]
+            name = rec[len("# branch.head ") :]
             branch = None if name == "(detached)" else name
         elif rec.startswith("1 "):
             fields = rec.split(" ", 8)

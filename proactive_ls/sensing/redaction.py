@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 # Secrets
 # ---------------------------------------------------------------------------------------------------
 
+
 class _Pattern:
     """One kind of secret: a regex, which group holds the secret (0 = all of it), and literal
     needles of which one must occur in the text for the regex to be worth running."""
@@ -102,36 +103,79 @@ _PATTERNS: list[_Pattern] = [
     # a block cut short by a bounded output tail is still removed.
     _Pattern(
         "private_key",
-        _PKEY_HEAD + r"(?:[A-Za-z0-9+/=\s]|[A-Za-z-]{1,30}: [^\n]{0,200}\n){0,20000}(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
+        _PKEY_HEAD
+        + r"(?:[A-Za-z0-9+/=\s]|[A-Za-z-]{1,30}: [^\n]{0,200}\n){0,20000}(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
         needles=("PRIVATE KEY",),
     ),
-    _Pattern("aws_access_key_id", r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])" + _start(4) + r"[A-Z0-9]{16}\b", needles=("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+    _Pattern(
+        "aws_access_key_id",
+        r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])" + _start(4) + r"[A-Z0-9]{16}\b",
+        needles=("AKIA", "ASIA", "ABIA", "ACCA", "A3T"),
+    ),
     _Pattern(
         "aws_secret_access_key",
         r"(aws_?secret_?(?:access_?)?key[\"']?\s{0,5}[:=]{1,2}\s{0,5}[\"']?)([" + _B64 + r"]{40})(?![" + _B64 + r"])",
-        group=2, needles=("aws",), flags=re.IGNORECASE,
+        group=2,
+        needles=("aws",),
+        flags=re.IGNORECASE,
     ),
-    _Pattern("github_token", r"gh[pousr]_" + _start(4) + r"[A-Za-z0-9]{36,255}" + _END + r"|github_pat_" + _start(11) + r"[A-Za-z0-9_]{22,255}\b",
-             needles=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    _Pattern("gitlab_token", r"gl(?:(?:pat|ptt|oas)-" + _start(6) + r"|(?:dt|rt)-" + _start(5) + r")[A-Za-z0-9_\-]{20,255}", needles=("glpat-", "gldt-", "glrt-", "glptt-", "gloas-")),
-    _Pattern("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]{20,255}", needles=("hooks.slack.com",)),
+    _Pattern(
+        "github_token",
+        r"gh[pousr]_"
+        + _start(4)
+        + r"[A-Za-z0-9]{36,255}"
+        + _END
+        + r"|github_pat_"
+        + _start(11)
+        + r"[A-Za-z0-9_]{22,255}\b",
+        needles=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    _Pattern(
+        "gitlab_token",
+        r"gl(?:(?:pat|ptt|oas)-" + _start(6) + r"|(?:dt|rt)-" + _start(5) + r")[A-Za-z0-9_\-]{20,255}",
+        needles=("glpat-", "gldt-", "glrt-", "glptt-", "gloas-"),
+    ),
+    _Pattern(
+        "slack_webhook",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]{20,255}",
+        needles=("hooks.slack.com",),
+    ),
     _Pattern("slack_token", r"xox[abposre]-" + _start(5) + r"[A-Za-z0-9\-]{10,255}", needles=("xox",)),
-    _Pattern("stripe_key", r"sk_(?:live|test)_" + _start(8) + r"[A-Za-z0-9]{16,255}\b", needles=("sk_live_", "sk_test_")),
-    _Pattern("stripe_key", r"rk_(?:live|test)_" + _start(8) + r"[A-Za-z0-9]{16,255}\b", needles=("rk_live_", "rk_test_")),
+    _Pattern(
+        "stripe_key", r"sk_(?:live|test)_" + _start(8) + r"[A-Za-z0-9]{16,255}\b", needles=("sk_live_", "sk_test_")
+    ),
+    _Pattern(
+        "stripe_key", r"rk_(?:live|test)_" + _start(8) + r"[A-Za-z0-9]{16,255}\b", needles=("rk_live_", "rk_test_")
+    ),
     _Pattern("stripe_key", r"whsec_" + _start(6) + r"[A-Za-z0-9]{24,255}\b", needles=("whsec_",)),
     _Pattern("anthropic_key", r"sk-ant-" + _start(7) + r"[A-Za-z0-9_\-]{20,255}", needles=("sk-ant-",)),
-    _Pattern("openai_key", r"sk-" + _start(3) + r"(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,255}|[A-Za-z0-9]{32,255}\b)", needles=("sk-",)),
+    _Pattern(
+        "openai_key",
+        r"sk-" + _start(3) + r"(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,255}|[A-Za-z0-9]{32,255}\b)",
+        needles=("sk-",),
+    ),
     _Pattern("google_api_key", r"AIza" + _start(4) + r"[0-9A-Za-z_\-]{35}" + _END, needles=("AIza",)),
-    _Pattern("google_oauth", r"ya29\." + _start(5) + r"[0-9A-Za-z_\-]{20,255}|GOCSPX-" + _start(7) + r"[0-9A-Za-z_\-]{20,255}", needles=("ya29.", "GOCSPX-")),
+    _Pattern(
+        "google_oauth",
+        r"ya29\." + _start(5) + r"[0-9A-Za-z_\-]{20,255}|GOCSPX-" + _start(7) + r"[0-9A-Za-z_\-]{20,255}",
+        needles=("ya29.", "GOCSPX-"),
+    ),
     _Pattern("huggingface_token", r"hf_" + _start(3) + r"[A-Za-z0-9]{30,255}\b", needles=("hf_",)),
     _Pattern("npm_token", r"npm_" + _start(4) + r"[A-Za-z0-9]{36}\b", needles=("npm_",)),
     _Pattern("pypi_token", r"pypi-AgE" + _start(8) + r"[A-Za-z0-9_\-]{50,1000}", needles=("pypi-",)),
     _Pattern("sendgrid_key", r"SG\." + _start(3) + r"[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}\b", needles=("SG.",)),
-    _Pattern("jwt", r"eyJ" + _start(3) + r"[A-Za-z0-9_\-]{8,4000}\.eyJ[A-Za-z0-9_\-]{8,8000}\.[A-Za-z0-9_\-]{0,1000}", needles=("eyJ",)),
+    _Pattern(
+        "jwt",
+        r"eyJ" + _start(3) + r"[A-Za-z0-9_\-]{8,4000}\.eyJ[A-Za-z0-9_\-]{8,8000}\.[A-Za-z0-9_\-]{0,1000}",
+        needles=("eyJ",),
+    ),
     _Pattern(
         "azure_key",
-        r"((?:AccountKey|SharedAccessKey|SharedSecret|SharedAccessSignature)\s{0,3}=\s{0,3})([" + _B64 + r"%]{16,500}={0,2})",
-        group=2, needles=("AccountKey", "SharedAccess", "SharedSecret"),
+        r"((?:AccountKey|SharedAccessKey|SharedSecret|SharedAccessSignature)\s{0,3}=\s{0,3})(["
+        + _B64
+        + r"%]{16,500}={0,2})",
+        group=2,
+        needles=("AccountKey", "SharedAccess", "SharedSecret"),
     ),
     _Pattern("azure_sas", r"([?&]sig=)([A-Za-z0-9%+/=]{16,500})", group=2, needles=("sig=",)),
     # scheme://user:password@host: the user stays, the password goes.
@@ -139,9 +183,17 @@ _PATTERNS: list[_Pattern] = [
     _Pattern(
         "authorization",
         r"(authorization(?<![A-Za-z0-9_].{13})[\"']?\s{0,5}[:=]\s{0,5}[\"']?(?:bearer|basic|token|bot|digest|negotiate)?\s{0,5})([A-Za-z0-9._~+/=\-]{8,4000})",
-        group=2, needles=("authorization",), flags=re.IGNORECASE,
+        group=2,
+        needles=("authorization",),
+        flags=re.IGNORECASE,
     ),
-    _Pattern("bearer_token", r"(bearer(?<![A-Za-z0-9_].{6})\s{1,5})([A-Za-z0-9._~+/\-]{20,4000}=*)", group=2, needles=("bearer",), flags=re.IGNORECASE),
+    _Pattern(
+        "bearer_token",
+        r"(bearer(?<![A-Za-z0-9_].{6})\s{1,5})([A-Za-z0-9._~+/\-]{20,4000}=*)",
+        group=2,
+        needles=("bearer",),
+        flags=re.IGNORECASE,
+    ),
 ]
 
 # Names whose value is a secret. The name is split into lower-case words (snake, kebab, dotted and
@@ -151,17 +203,72 @@ _PATTERNS: list[_Pattern] = [
 # Strong names take any literal of 3+ characters; weak names (token, auth, ...) are also common in
 # ordinary code (lexers, HTTP helpers), so their literal must look random: 8+ characters, no space,
 # letters and digits.
-_STRONG_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "secrets", "apikey", "credential",
-                 "credentials", "privatekey", "accesskey", "secretkey", "passwort", "contrasena"}
+_STRONG_WORDS = {
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "secrets",
+    "apikey",
+    "credential",
+    "credentials",
+    "privatekey",
+    "accesskey",
+    "secretkey",
+    "passwort",
+    "contrasena",
+}
 _WEAK_WORDS = {"pass", "token", "auth", "cookie", "sessionid", "sid"}
-_STRONG_PAIRS = {("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("signing", "key"),
-                 ("encryption", "key"), ("master", "key"), ("client", "secret"), ("app", "key"), ("license", "key"),
-                 ("account", "key"), ("auth", "key"), ("session", "key")}
+_STRONG_PAIRS = {
+    ("api", "key"),
+    ("access", "key"),
+    ("private", "key"),
+    ("secret", "key"),
+    ("signing", "key"),
+    ("encryption", "key"),
+    ("master", "key"),
+    ("client", "secret"),
+    ("app", "key"),
+    ("license", "key"),
+    ("account", "key"),
+    ("auth", "key"),
+    ("session", "key"),
+}
 _WEAK_PAIRS = {("session", "id")}
 _FORM_WORDS = {"value", "val", "raw", "plain", "plaintext", "b64", "base64", "hex", "str", "bytes", "literal"}
-_TYPE_WORDS = {"str", "string", "int", "integer", "bool", "boolean", "bytes", "float", "number", "any", "object",
-               "none", "null", "nil", "undefined", "true", "false", "optional", "secretstr", "secretbytes", "char",
-               "void", "text", "varchar", "self", "this", "required", "os", "env", "process"}
+_TYPE_WORDS = {
+    "str",
+    "string",
+    "int",
+    "integer",
+    "bool",
+    "boolean",
+    "bytes",
+    "float",
+    "number",
+    "any",
+    "object",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "true",
+    "false",
+    "optional",
+    "secretstr",
+    "secretbytes",
+    "char",
+    "void",
+    "text",
+    "varchar",
+    "self",
+    "this",
+    "required",
+    "os",
+    "env",
+    "process",
+}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
@@ -170,9 +277,14 @@ _ASSIGN = re.compile(
     r"(?P<sep>=>|:=|==|!=|=|:)(?P<sp2>[ \t]{0,8})"
     r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;&()\[\]{}<>]{1,500})"
 )
-_ENV_LINE = re.compile(r"^(?P<lead>[ \t]{0,8}(?:export[ \t]{1,4})?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})=)(?P<value>[^\n]{1,1000})$")
+_ENV_LINE = re.compile(
+    r"^(?P<lead>[ \t]{0,8}(?:export[ \t]{1,4})?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})=)(?P<value>[^\n]{1,1000})$"
+)
 _ENV_LINES = re.compile(_ENV_LINE.pattern, re.MULTILINE)
-_PLACEHOLDER = re.compile(r"^(?:\$\{?[\w.\-:]*\}?|\{\{.*\}\}|\{[\w.\-]*\}|<[^>]*>|%\(?\w*\)?s|x+|[\W_]*|.*\[REDACTED:[a-z_]+\].*)$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{?[\w.\-:]*\}?|\{\{.*\}\}|\{[\w.\-]*\}|<[^>]*>|%\(?\w*\)?s|x+|[\W_]*|.*\[REDACTED:[a-z_]+\].*)$",
+    re.IGNORECASE,
+)
 _IDENT_CHAIN = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 
 
@@ -198,7 +310,12 @@ def secret_kind_of_name(name: str) -> tuple[str, bool] | None:
 
 
 def _looks_random(value: str) -> bool:
-    return len(value) >= 8 and not any(c.isspace() for c in value) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return (
+        len(value) >= 8
+        and not any(c.isspace() for c in value)
+        and any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+    )
 
 
 def _assignment(m: re.Match[str]) -> str:
@@ -211,7 +328,12 @@ def _assignment(m: re.Match[str]) -> str:
     kind, strong = found
     quoted = value[:1] in "\"'`"
     inner = value[1:-1] if quoted else value
-    if len(inner) < 3 or _PLACEHOLDER.match(inner) or inner.lower() in _TYPE_WORDS or inner.startswith(("/", "~/", "./", "../")):
+    if (
+        len(inner) < 3
+        or _PLACEHOLDER.match(inner)
+        or inner.lower() in _TYPE_WORDS
+        or inner.startswith(("/", "~/", "./", "../"))
+    ):
         return m.group(0)
     if not strong and not _looks_random(inner):
         return m.group(0)
@@ -247,7 +369,13 @@ def _env_line(m: re.Match[str]) -> str:
     found = secret_kind_of_name(m.group("name"))
     value = m.group("value").strip()
     inner = value.strip("\"'")
-    if found is None or not m.group("name").isupper() or "[REDACTED" in value or len(inner) < 3 or _PLACEHOLDER.match(inner):
+    if (
+        found is None
+        or not m.group("name").isupper()
+        or "[REDACTED" in value
+        or len(inner) < 3
+        or _PLACEHOLDER.match(inner)
+    ):
         return m.group(0)
     kind, strong = found
     if not strong and not _looks_random(inner):

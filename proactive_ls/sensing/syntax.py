@@ -54,16 +54,32 @@ _LANGUAGE_IDS: dict[str, str] = {
 }
 
 _EXTENSIONS: dict[str, str] = {
-    ".py": "python", ".pyi": "python", ".pyw": "python",
-    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript",
+    ".py": "python",
+    ".pyi": "python",
+    ".pyw": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
     ".tsx": "tsx",
     ".go": "go",
     ".rs": "rust",
     ".java": "java",
-    ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp",
-    ".hh": "cpp", ".hpp": "cpp", ".hxx": "cpp", ".h++": "cpp", ".ipp": "cpp", ".cu": "cpp",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".h++": "cpp",
+    ".ipp": "cpp",
+    ".cu": "cpp",
 }
 
 LANGUAGES: tuple[str, ...] = tuple(_GRAMMARS)
@@ -85,10 +101,23 @@ def load_language(name: str) -> Language:
 
 
 # The node types that can be definitions; _is_definition has the last word.
-_JS_TYPES = frozenset({"function_declaration", "generator_function_declaration", "class_declaration",
-                       "method_definition", "variable_declarator"})
-_TS_TYPES = _JS_TYPES | {"abstract_class_declaration", "interface_declaration", "type_alias_declaration",
-                         "enum_declaration", "internal_module", "public_field_definition"}
+_JS_TYPES = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "class_declaration",
+        "method_definition",
+        "variable_declarator",
+    }
+)
+_TS_TYPES = _JS_TYPES | {
+    "abstract_class_declaration",
+    "interface_declaration",
+    "type_alias_declaration",
+    "enum_declaration",
+    "internal_module",
+    "public_field_definition",
+}
 _C_TYPES = frozenset({"function_definition", "struct_specifier", "union_specifier", "enum_specifier"})
 _DEFINITION_TYPES: dict[str, frozenset[str]] = {
     "python": frozenset({"function_definition", "class_definition"}),
@@ -96,10 +125,30 @@ _DEFINITION_TYPES: dict[str, frozenset[str]] = {
     "typescript": _TS_TYPES,
     "tsx": _TS_TYPES,
     "go": frozenset({"function_declaration", "method_declaration", "type_spec"}),
-    "rust": frozenset({"function_item", "function_signature_item", "struct_item", "enum_item", "union_item",
-                       "trait_item", "impl_item", "mod_item", "macro_definition"}),
-    "java": frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
-                       "annotation_type_declaration", "method_declaration", "constructor_declaration"}),
+    "rust": frozenset(
+        {
+            "function_item",
+            "function_signature_item",
+            "struct_item",
+            "enum_item",
+            "union_item",
+            "trait_item",
+            "impl_item",
+            "mod_item",
+            "macro_definition",
+        }
+    ),
+    "java": frozenset(
+        {
+            "class_declaration",
+            "interface_declaration",
+            "enum_declaration",
+            "record_declaration",
+            "annotation_type_declaration",
+            "method_declaration",
+            "constructor_declaration",
+        }
+    ),
     "c": _C_TYPES,
     "cpp": _C_TYPES | {"class_specifier", "namespace_definition"},
 }
@@ -111,27 +160,53 @@ _SEPARATOR: dict[str, str] = {"rust": "::", "cpp": "::"}
 
 # What a definition node is, by node type (functions become methods inside a class-like scope).
 _KINDS: dict[str, str] = {
-    "function_definition": "function", "function_declaration": "function",
-    "generator_function_declaration": "function", "variable_declarator": "function",
-    "function_item": "function", "function_signature_item": "function",
-    "class_definition": "class", "class_declaration": "class", "abstract_class_declaration": "class",
+    "function_definition": "function",
+    "function_declaration": "function",
+    "generator_function_declaration": "function",
+    "variable_declarator": "function",
+    "function_item": "function",
+    "function_signature_item": "function",
+    "class_definition": "class",
+    "class_declaration": "class",
+    "abstract_class_declaration": "class",
     "class_specifier": "class",
-    "method_definition": "method", "method_declaration": "method", "field_definition": "method",
+    "method_definition": "method",
+    "method_declaration": "method",
+    "field_definition": "method",
     "public_field_definition": "method",
     "constructor_declaration": "constructor",
-    "interface_declaration": "interface", "annotation_type_declaration": "interface",
-    "type_alias_declaration": "type", "enum_declaration": "enum", "enum_item": "enum",
-    "enum_specifier": "enum", "record_declaration": "record",
-    "struct_item": "struct", "struct_specifier": "struct", "union_item": "union", "union_specifier": "union",
-    "trait_item": "trait", "impl_item": "impl",
-    "internal_module": "namespace", "namespace_definition": "namespace", "mod_item": "module",
+    "interface_declaration": "interface",
+    "annotation_type_declaration": "interface",
+    "type_alias_declaration": "type",
+    "enum_declaration": "enum",
+    "enum_item": "enum",
+    "enum_specifier": "enum",
+    "record_declaration": "record",
+    "struct_item": "struct",
+    "struct_specifier": "struct",
+    "union_item": "union",
+    "union_specifier": "union",
+    "trait_item": "trait",
+    "impl_item": "impl",
+    "internal_module": "namespace",
+    "namespace_definition": "namespace",
+    "mod_item": "module",
     "macro_definition": "macro",
 }
 _CLASS_LIKE = frozenset({"class", "struct", "interface", "enum", "record", "trait", "impl", "union"})
 _GO_TYPE_KINDS = {"struct_type": "struct", "interface_type": "interface"}
 # Where a C/C++ declarator chain ends in a name.
-_C_NAMES = frozenset({"identifier", "field_identifier", "qualified_identifier", "destructor_name",
-                      "operator_name", "template_function", "type_identifier"})
+_C_NAMES = frozenset(
+    {
+        "identifier",
+        "field_identifier",
+        "qualified_identifier",
+        "destructor_name",
+        "operator_name",
+        "template_function",
+        "type_identifier",
+    }
+)
 # Wrappers whose range belongs to the definition (decorators, template headers).
 _WRAPPERS = frozenset({"decorated_definition", "template_declaration"})
 
@@ -305,8 +380,12 @@ class SyntaxDocument:
     def edit(self, span: EditSpan) -> None:
         """Tell the tree what one applied change moved; the parse waits for :meth:`reparse`."""
         self._tree.edit(
-            span.start_byte, span.old_end_byte, span.new_end_byte,
-            span.start_point, span.old_end_point, span.new_end_point,
+            span.start_byte,
+            span.old_end_byte,
+            span.new_end_byte,
+            span.start_point,
+            span.old_end_point,
+            span.new_end_point,
         )
         self._changes.add(span.start_byte, span.old_end_byte, span.new_end_byte)
         if not self._lone_cr:
@@ -402,7 +481,9 @@ class SyntaxDocument:
         self._chunk_starts, self._chunk_rows = found.starts, found.rows
         self._old_cache = {}
 
-    def _around_changes(self, root: Node, dirty: list[tuple[int, int]]) -> list[tuple[Node | None, list[Node], Node | None]]:
+    def _around_changes(
+        self, root: Node, dirty: list[tuple[int, int]]
+    ) -> list[tuple[Node | None, list[Node], Node | None]]:
         """For each changed range: the last top-level node before it, those overlapping or
         touching it (not already listed), and the first one after it."""
         result: list[tuple[Node | None, list[Node], Node | None]] = []
@@ -510,7 +591,9 @@ class SyntaxDocument:
         if cacheable:
             self._cache[key] = (self._position(node.start_byte, node.start_point)[0], defs[first:], depths[first:])
 
-    def _reuse(self, node: Node, key: tuple[object, ...], hit: _Entry, defs: list[Definition], depths: list[int]) -> None:
+    def _reuse(
+        self, node: Node, key: tuple[object, ...], hit: _Entry, defs: list[Definition], depths: list[int]
+    ) -> None:
         line = self._position(node.start_byte, node.start_point)[0]
         then, found, found_depths = hit
         if line != then:
@@ -733,7 +816,7 @@ def diff_definitions(
         parent = _parent(old.scope) if old.scope else ""
         scope = old.scope
         if parent in renamed_scopes:
-            scope = renamed_scopes[parent] + old.scope[len(parent):]
+            scope = renamed_scopes[parent] + old.scope[len(parent) :]
             moved = next((a for a in added if a.kind == old.kind and a.qualified == scope + old.name), None)
             if moved is not None:  # a member of a renamed class, itself unchanged
                 added.remove(moved)
@@ -742,12 +825,18 @@ def diff_definitions(
         offset = shift(old.start_line)
         lo, hi = old.start_line + offset - 1, old.end_line + offset + 1
         candidates = [
-            a for a in added
-            if a.kind == old.kind and a.scope == scope and a.start_line <= hi and a.end_line >= lo
+            a
+            for a in added
+            if a.kind == old.kind
+            and a.scope == scope
+            and a.start_line <= hi
+            and a.end_line >= lo
             and abs(_size(a) - _size(old)) <= max(2, max(_size(a), _size(old)) // 2)
         ]
         if candidates:
-            new = min(candidates, key=lambda a: (abs(a.start_line - old.start_line - offset), abs(_size(a) - _size(old))))
+            new = min(
+                candidates, key=lambda a: (abs(a.start_line - old.start_line - offset), abs(_size(a) - _size(old)))
+            )
             added.remove(new)
             renamed_scopes[old.qualified] = new.qualified
             renamed.append((old.label, new.label))

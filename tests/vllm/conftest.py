@@ -79,7 +79,9 @@ def vllm_python() -> Path:
     if os.environ.get("PROACTIVE_LS_SKIP_VLLM") == "1":
         pytest.skip("PROACTIVE_LS_SKIP_VLLM=1")
     started = time.monotonic()
-    proc = subprocess.run(["bash", str(SCRIPTS / "vllm-env.sh")], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
+    proc = subprocess.run(
+        ["bash", str(SCRIPTS / "vllm-env.sh")], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800
+    )
     MEASUREMENTS["vllm-env.sh (install or reuse)"] = f"{time.monotonic() - started:.1f} s"
     if proc.returncode != 0:
         tail = "\n".join(line for line in proc.stderr.splitlines() if "is ignored" not in line)[-1500:]
@@ -92,8 +94,12 @@ def tiny_model(vllm_python: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("tiny-model")
     started = time.monotonic()
     adapters = [arg for name in ADAPTERS for arg in ("--adapter", name)]
-    proc = subprocess.run([str(vllm_python), str(SCRIPTS / "make-tiny-model.py"), str(out), *adapters],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(vllm_python), str(SCRIPTS / "make-tiny-model.py"), str(out), *adapters],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     MEASUREMENTS["make-tiny-model.py"] = f"{time.monotonic() - started:.1f} s"
     return out
@@ -121,10 +127,28 @@ class VllmServer:
         log = open(self.log_path, "ab")
         started = time.monotonic()
         self.proc = subprocess.Popen(
-            ["bash", str(SCRIPTS / "serve-vllm.sh"), "--model", str(self.model_dir), "--name", self.name,
-             "--port", str(self.port), "--max-model-len", "4096", "--dtype", "float32", "--max-lora-rank", "8",
-             *[arg for name in ADAPTERS for arg in ("--lora", f"{name}={self.model_dir / 'adapters' / name}")]],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            [
+                "bash",
+                str(SCRIPTS / "serve-vllm.sh"),
+                "--model",
+                str(self.model_dir),
+                "--name",
+                self.name,
+                "--port",
+                str(self.port),
+                "--max-model-len",
+                "4096",
+                "--dtype",
+                "float32",
+                "--max-lora-rank",
+                "8",
+                *[arg for name in ADAPTERS for arg in ("--lora", f"{name}={self.model_dir / 'adapters' / name}")],
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
         deadline = started + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -203,8 +227,12 @@ class ExternalServer(VllmServer):
 @pytest.fixture(scope="session")
 def vllm_server(vllm_python: Path, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):
     if os.environ.get("PROACTIVE_LS_VLLM_PORT"):
-        yield ExternalServer(vllm_python, tiny_model, tmp_path_factory.mktemp("vllm-log") / "server.log",
-                             port=int(os.environ["PROACTIVE_LS_VLLM_PORT"]))
+        yield ExternalServer(
+            vllm_python,
+            tiny_model,
+            tmp_path_factory.mktemp("vllm-log") / "server.log",
+            port=int(os.environ["PROACTIVE_LS_VLLM_PORT"]),
+        )
         return
     server = VllmServer(vllm_python, tiny_model, tmp_path_factory.mktemp("vllm-log") / "server.log")
     took = server.start()

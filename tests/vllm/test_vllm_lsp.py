@@ -30,16 +30,25 @@ def _settings(server: VllmServer, judge: bool = False) -> dict[str, Any]:
 
 def _open(client: ProactiveClient, path: Path) -> str:
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=path.read_text())))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=path.read_text())
+        )
+    )
     return uri
 
 
 def _terminal(client: ProactiveClient, cwd: Path, n: int) -> None:
-    client.protocol.notify(protocol.TERMINAL_COMMAND, {
-        "commandLine": f"python -m pytest -k case{n}", "cwd": str(cwd), "exitCode": 1, "durationMs": 300,
-        "output": f"FAILED tests/test_calc.py::test_case{n} - assert 1 == 2\n1 failed in 0.01s\n",
-    })
+    client.protocol.notify(
+        protocol.TERMINAL_COMMAND,
+        {
+            "commandLine": f"python -m pytest -k case{n}",
+            "cwd": str(cwd),
+            "exitCode": 1,
+            "durationMs": 300,
+            "output": f"FAILED tests/test_calc.py::test_case{n} - assert 1 == 2\n1 failed in 0.01s\n",
+        },
+    )
 
 
 def _project(tmp_path: Path) -> Path:
@@ -69,10 +78,13 @@ async def test_model_proposal_reaches_the_client_and_is_carried_out(live_server:
         assert proposal["proposer"] == "vllm" and proposal["model"] == MODEL_NAME
         assert proposal["operation"] == {"kind": "model_task"}
 
-        actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=1)),
-            context=types.CodeActionContext(diagnostics=[])))
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=1)),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
         assert (protocol.COMMAND_ACCEPT, [proposal["id"]]) in _commands(actions)
 
         result = await client.execute(protocol.COMMAND_ACCEPT, proposal["id"])
@@ -87,7 +99,10 @@ async def test_model_proposal_reaches_the_client_and_is_carried_out(live_server:
         # The next model proposal is rejected, and that is logged with the model too.
         _terminal(client, root, 2)
         second = await client.next_proposal(timeout=60)
-        assert await client.execute(protocol.COMMAND_REJECT, second["id"]) == {"id": second["id"], "outcome": "rejected"}
+        assert await client.execute(protocol.COMMAND_REJECT, second["id"]) == {
+            "id": second["id"],
+            "outcome": "rejected",
+        }
         records = await eventually(lambda: read_log(log) if len(read_log(log)) >= 2 else None)
         assert records[1]["outcome"] == "rejected" and records[1]["model"] == MODEL_NAME
     finally:

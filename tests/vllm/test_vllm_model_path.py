@@ -32,7 +32,7 @@ from proactive_ls.executor import execute_task
 from proactive_ls.judges.base import AcceptAll
 from proactive_ls.judges.vllm import VllmJudge
 from proactive_ls.llm.client import ModelClient, RetryPolicy
-from proactive_ls.llm.prompt import SYSTEM_PROMPT, STEP_INSTRUCTIONS, dumps
+from proactive_ls.llm.prompt import STEP_INSTRUCTIONS, SYSTEM_PROMPT, dumps
 from proactive_ls.llm.schema import ModelAnswer, answer_schema, judge_schema, parse_judgement, response_format
 from proactive_ls.proposals import Anchor, ApplyEdit, ModelTask, Proposal, Range, ShowMarkdown
 from proactive_ls.proposers.base import ProposalContext
@@ -48,8 +48,13 @@ MAX_TOKENS = 512
 
 
 def endpoint(server: VllmServer, **kw: object) -> ModelEndpoint:
-    base: dict[str, object] = {"url": server.url, "name": MODEL_NAME, "timeout_s": 60.0, "max_tokens": MAX_TOKENS,
-                               "history_token_budget": 1500}
+    base: dict[str, object] = {
+        "url": server.url,
+        "name": MODEL_NAME,
+        "timeout_s": 60.0,
+        "max_tokens": MAX_TOKENS,
+        "history_token_budget": 1500,
+    }
     base.update(kw)
     return ModelEndpoint.model_validate(base)
 
@@ -60,21 +65,44 @@ def replayed_session() -> list[EventBase]:
     out: list[EventBase] = [DocumentOpened(time=t, path="src/calc.py", language_id="python", line_count=42)]
     for i in range(6):
         t += 45
-        out.append(DocumentEdited(time=t, path="src/calc.py", lines_changed=2 + i, first_line=10 + i,
-                                  definitions=["function `parse`"] if i % 2 else []))
+        out.append(
+            DocumentEdited(
+                time=t,
+                path="src/calc.py",
+                lines_changed=2 + i,
+                first_line=10 + i,
+                definitions=["function `parse`"] if i % 2 else [],
+            )
+        )
         t += 5
         out.append(DocumentSaved(time=t, path="src/calc.py", errors=i % 3 == 0))
         if i % 2 == 0:
             t += 20
-            out.append(TerminalCommand(
-                time=t, command_line="pytest -q", exit_code=1, duration_ms=900,
-                failure=Failure(tool="pytest", title="test_parse_empty", summary="1 test failed in 'tests/test_calc.py'",
-                                location=SourceLocation(path="tests/test_calc.py", line=12)),
-            ))
+            out.append(
+                TerminalCommand(
+                    time=t,
+                    command_line="pytest -q",
+                    exit_code=1,
+                    duration_ms=900,
+                    failure=Failure(
+                        tool="pytest",
+                        title="test_parse_empty",
+                        summary="1 test failed in 'tests/test_calc.py'",
+                        location=SourceLocation(path="tests/test_calc.py", line=12),
+                    ),
+                )
+            )
         else:
             t += 3
-            out.append(DiagnosticsChanged(time=t, path="src/calc.py", errors=1, new_errors=1,
-                                          first_error=DiagnosticInfo(line=14, message="\"x\" is not defined")))
+            out.append(
+                DiagnosticsChanged(
+                    time=t,
+                    path="src/calc.py",
+                    errors=1,
+                    new_errors=1,
+                    first_error=DiagnosticInfo(line=14, message='"x" is not defined'),
+                )
+            )
     t += 60
     out.append(TerminalCommand(time=t, command_line="pytest -q", exit_code=0, duration_ms=700))
     out.append(GitCommitted(time=t + 30, sha="abc1234", summary="Fix parse of empty input", branch="main"))
@@ -82,7 +110,7 @@ def replayed_session() -> list[EventBase]:
 
 
 def ctx_at(events: list[EventBase], n: int) -> ProposalContext:
-    return ProposalContext(history=events[:n], new_events=events[n - 1:n], now=events[n - 1].time + 1)
+    return ProposalContext(history=events[:n], new_events=events[n - 1 : n], now=events[n - 1].time + 1)
 
 
 async def test_every_answer_is_valid_json_of_the_schema(live_server: VllmServer) -> None:
@@ -121,9 +149,17 @@ async def test_judge_answers_are_valid(live_server: VllmServer) -> None:
     try:
         for n in (3, 8, 15):
             obs = [{"time": s["Time"], "event": s["Event"]} for s in render_history(replayed_session()[:n])]
-            user = json.dumps({"Observations (Time Ascending)": obs, "Proposed Task": "Open the failing test",
-                               "Instruction": "Now give your judgement."}, indent=4)
-            result = await client.chat([{"role": "system", "content": "Judge."}, {"role": "user", "content": user}], response_format=fmt)
+            user = json.dumps(
+                {
+                    "Observations (Time Ascending)": obs,
+                    "Proposed Task": "Open the failing test",
+                    "Instruction": "Now give your judgement.",
+                },
+                indent=4,
+            )
+            result = await client.chat(
+                [{"role": "system", "content": "Judge."}, {"role": "user", "content": user}], response_format=fmt
+            )
             raw = json.loads(result.content)
             assert set(raw) == {"thought", "judgement"} and raw["judgement"] in ("accepted", "rejected")
             parse_judgement(result.content)
@@ -160,7 +196,9 @@ async def test_proposer_and_judge_through_the_real_server(live_server: VllmServe
 
 
 @pytest.mark.parametrize(("budget", "least_share"), [(1500, 0.6), (300, 0.25)], ids=["roomy", "tight-budget"])
-async def test_prefix_caching_saves_prompt_tokens_over_a_replayed_session(live_server: VllmServer, budget: int, least_share: float) -> None:
+async def test_prefix_caching_saves_prompt_tokens_over_a_replayed_session(
+    live_server: VllmServer, budget: int, least_share: float
+) -> None:
     """Every request reuses cached blocks; with a tight history budget the history is cut in
     blocks, and requests between cuts still share their prefix."""
     events = replayed_session()
@@ -193,13 +231,25 @@ async def test_executor_through_the_real_server(live_server: VllmServer) -> None
     doc = "def parse(text):\n    return int(text)\n"
     uri = "file:///ws/src/calc.py"
     proposal = Proposal(
-        id="p1", task="Handle empty input in parse", message="parse('') raises; shall I fix it?",
-        anchor=Anchor(uri=uri, range=Range.line(1)), operation=ModelTask(), key="k", proposer="vllm",
-        model=MODEL_NAME, created_at=T0, observations=render_history(replayed_session()[:6]),
+        id="p1",
+        task="Handle empty input in parse",
+        message="parse('') raises; shall I fix it?",
+        anchor=Anchor(uri=uri, range=Range.line(1)),
+        operation=ModelTask(),
+        key="k",
+        proposer="vllm",
+        model=MODEL_NAME,
+        created_at=T0,
+        observations=render_history(replayed_session()[:6]),
     )
     started = time.monotonic()
-    out = await execute_task(endpoint(live_server), proposal, lambda u: doc if u == uri else None,
-                             workspace_roots=["file:///ws"], max_tokens=MAX_TOKENS)
+    out = await execute_task(
+        endpoint(live_server),
+        proposal,
+        lambda u: doc if u == uri else None,
+        workspace_roots=["file:///ws"],
+        max_tokens=MAX_TOKENS,
+    )
     assert isinstance(out, (ShowMarkdown, ApplyEdit))
     if isinstance(out, ApplyEdit):
         assert set(out.edit["changes"]) == {uri}

@@ -37,7 +37,10 @@ def errors_after_save(ctx: ProposalContext) -> Suggestion | None:
         name = event.path or uri
         rng = Range(
             start=Position(line=first.line, character=first.character),
-            end=Position(line=first.end_line if first.end_line is not None else first.line, character=first.end_character if first.end_character is not None else first.character),
+            end=Position(
+                line=first.end_line if first.end_line is not None else first.line,
+                character=first.end_character if first.end_character is not None else first.character,
+            ),
         )
         if n == 1:
             task = f"Fix the error in '{name}'"

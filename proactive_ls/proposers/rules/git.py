@@ -6,9 +6,8 @@ marker). The commit rule drafts a message and shows it; it never runs git.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from proactive_ls.events import (
@@ -166,7 +165,9 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def draft_commit_message(edits: list[DocumentEdited], repo: Path, files: int, insertions: int, deletions: int, test_command: str) -> str:
+def draft_commit_message(
+    edits: list[DocumentEdited], repo: Path, files: int, insertions: int, deletions: int, test_command: str
+) -> str:
     """A commit message from the definitions the edits added, removed, renamed and changed."""
     per_file: dict[str, dict[str, list[str]]] = {}
     for e in edits:
@@ -209,7 +210,9 @@ def draft_commit_message(edits: list[DocumentEdited], repo: Path, files: int, in
         lines.append(f"- and {len(body) - 12} more files")
     if body:
         lines.append("")
-    lines.append(f"{files} file{'s' if files != 1 else ''} changed (+{insertions} -{deletions}); tested with `{test_command}`.")
+    lines.append(
+        f"{files} file{'s' if files != 1 else ''} changed (+{insertions} -{deletions}); tested with `{test_command}`."
+    )
     return "\n".join(lines)
 
 
@@ -224,8 +227,14 @@ def _latest(history: Sequence[EventBase], kind: type, repo: str | None = None) -
 def commit_after_tests(ctx: ProposalContext) -> Suggestion | None:
     """Tests just passed and a large diff is uncommitted: show a drafted commit message."""
     run = next(
-        (e for e in reversed(ctx.new_events)
-         if isinstance(e, TerminalCommand) and e.exit_code == 0 and e.failure is None and looks_like_test_run(e.command_line)),
+        (
+            e
+            for e in reversed(ctx.new_events)
+            if isinstance(e, TerminalCommand)
+            and e.exit_code == 0
+            and e.failure is None
+            and looks_like_test_run(e.command_line)
+        ),
         None,
     )
     if run is None:
@@ -251,7 +260,11 @@ def commit_after_tests(ctx: ProposalContext) -> Suggestion | None:
     last_edit = next((e for e in reversed(edits) if e.uri), None)
     if last_edit is not None and last_edit.uri:
         anchor = Anchor(uri=last_edit.uri, range=Range.line(last_edit.first_line))
-    head = last_commit.sha if isinstance(last_commit, GitCommitted) else f"diff-{diff.files}-{diff.insertions}-{diff.deletions}"
+    head = (
+        last_commit.sha
+        if isinstance(last_commit, GitCommitted)
+        else f"diff-{diff.files}-{diff.insertions}-{diff.deletions}"
+    )
     markdown = (
         f"`{run.command_line}` passed with {diff.files} file{'s' if diff.files != 1 else ''} changed "
         f"(+{diff.insertions} -{diff.deletions} lines) and not committed in `{repo}`.\n\n"

@@ -16,8 +16,6 @@ from proactive_ls.proposers.base import ProposalContext
 from proactive_ls.proposers.rules import Rule
 
 
-
-
 def _touched_after(history: Sequence[EventBase], event: SyntaxErrorFound) -> bool:
     """Whether the document was edited or closed after the error was reported."""
     seen = False
@@ -40,7 +38,9 @@ def syntax_error(ctx: ProposalContext) -> Suggestion | None:
         name = event.path or event.uri
         line = event.line + 1
         what = f"a missing '{event.missing}'" if event.missing else "code it cannot parse"
-        when = "The file was saved with it" if event.on_save else "It has stayed through two pauses in typing"  # see documents.py
+        when = (
+            "The file was saved with it" if event.on_save else "It has stayed through two pauses in typing"
+        )  # see documents.py
         more = f" ({event.count} syntax errors in all)" if event.count > 1 else ""
         rng = Range.line(event.line, event.column)
         return Suggestion(

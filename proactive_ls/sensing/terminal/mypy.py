@@ -12,9 +12,7 @@ from proactive_ls.events import Failure
 from proactive_ls.sensing.terminal.base import Context, first_detail, location, make_failure, plural, where
 from proactive_ls.sensing.terminal.text import clip
 
-_DIAGNOSTIC = re.compile(
-    r"^((?:[A-Za-z]:)?[^\s:][^:]*\.pyi?):(?:(\d+):(?:(\d+):(?:\d+:\d+:)?)? )?\s*error: (.*)$"
-)
+_DIAGNOSTIC = re.compile(r"^((?:[A-Za-z]:)?[^\s:][^:]*\.pyi?):(?:(\d+):(?:(\d+):(?:\d+:\d+:)?)? )?\s*error: (.*)$")
 _FOUND = re.compile(r"^Found (\d+) errors? in (\d+) files? \(")  # tsc's "Found 4 errors in 2 files." has no "("
 
 

@@ -37,9 +37,7 @@ class _Block:
         tracebacks = find_tracebacks(self.lines)
         if not tracebacks:
             return None, None, ""
-        test_file = next(
-            (f.path for tb in tracebacks for f in tb.frames if f.function == self.method), None
-        )
+        test_file = next((f.path for tb in tracebacks for f in tb.frames if f.function == self.method), None)
         return crash_location(tracebacks), test_file, tracebacks[-1].exception
 
 
@@ -91,6 +89,3 @@ def parse(ctx: Context) -> Failure | None:
     summary += f" ({'' if failed == 1 else 'first: '}{clip(detail, 110)})"
     title = (exception or f"could not import {first.method}") if first.import_failed else first.test_id
     return make_failure("unittest", title, summary, failed, [loc for _, loc, _, _ in analysed])
-
-
-
