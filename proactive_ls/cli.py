@@ -55,9 +55,7 @@ def _setup_logging(level: str, log_file: Path | None) -> None:
 
 @app.command()
 def serve(
-    tcp: Annotated[
-        str | None, typer.Option(help="Listen on HOST:PORT instead of stdio.", metavar="HOST:PORT")
-    ] = None,
+    tcp: Annotated[str | None, typer.Option(help="Listen on HOST:PORT instead of stdio.", metavar="HOST:PORT")] = None,
     log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of stderr.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
     feedback_log: Annotated[
@@ -105,9 +103,7 @@ def replay(
     ] = False,
     speed: Annotated[float, typer.Option(help="0 = as fast as possible; 1 = recorded speed; 2 = twice as fast.")] = 0.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
-    settings: Annotated[
-        Path | None, typer.Option(help="A JSON file of settings (as initializationOptions).")
-    ] = None,
+    settings: Annotated[Path | None, typer.Option(help="A JSON file of settings (as initializationOptions).")] = None,
     judge: Annotated[str | None, typer.Option(help="none, gate or vllm (overrides the settings).")] = None,
 ) -> None:
     """Replay recorded sessions through the engine and print what it proposes."""

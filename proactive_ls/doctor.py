@@ -166,7 +166,8 @@ async def run_doctor(
                 "context length",
                 "warn",
                 f"a full prompt may need ~{need} tokens; the server allows {report.max_model_len}",
-                f"start vLLM with --max-model-len {1 << (need - 1).bit_length()}, or lower historyTokenBudget/maxTokens",
+                f"start vLLM with --max-model-len {1 << (need - 1).bit_length()}, "
+                "or lower historyTokenBudget/maxTokens",
             )
         else:
             report.add("context length", "ok", f"~{need} of {report.max_model_len} tokens at most")
@@ -185,7 +186,10 @@ async def run_doctor(
                 else f"the server is slow: raise model.timeoutS (now {endpoint.timeout_s:g} s)"
             )
             if exc.status == 400:
-                fix = "the server rejected the request: is it vLLM ≥ 0.8 with structured output (response_format json_schema)?"
+                fix = (
+                    "the server rejected the request: "
+                    "is it vLLM ≥ 0.8 with structured output (response_format json_schema)?"
+                )
             report.add("structured answer", "fail", str(exc), fix)
             return report
         report.latency_s = result.latency_s
@@ -212,7 +216,8 @@ async def run_doctor(
                 "structured answer",
                 "warn",
                 "the answer parses only with the tolerant parser: structured output seems off",
-                'start vLLM with --structured-outputs-config \'{"backend":"guidance","disable_additional_properties":true}\'',
+                "start vLLM with --structured-outputs-config "
+                '\'{"backend":"guidance","disable_additional_properties":true}\'',
             )
         else:
             ms = 1000 * result.latency_s
@@ -220,7 +225,8 @@ async def run_doctor(
             report.add(
                 "structured answer",
                 "warn" if slow else "ok",
-                f"valid answer in {ms:.0f} ms ({result.usage.prompt_tokens} prompt, {result.usage.completion_tokens} completion tokens)",
+                f"valid answer in {ms:.0f} ms ({result.usage.prompt_tokens} prompt, "
+                f"{result.usage.completion_tokens} completion tokens)",
                 "answers take half the timeout: raise model.timeoutS or use a smaller model" if slow else "",
             )
         return report
@@ -288,7 +294,8 @@ def main_doctor(settings_file: Path | None, url: str | None, model: str | None) 
         return 1
     if not targets:
         con.print(
-            '[red]No model endpoint is configured[/]: pass --url and --model, or a settings file with "model": {"url": ..., "name": ...}.'
+            "[red]No model endpoint is configured[/]: pass --url and --model, "
+            'or a settings file with "model": {"url": ..., "name": ...}.'
         )
         return 1
 

@@ -174,7 +174,8 @@ class DiagnosticsChanged(EventBase):
         first = ""
         if self.first_error is not None and self.errors:
             first = f", the first at line {self.first_error.line + 1}: {self.first_error.message}"
-        return f"In {self.where}, {change}; {self.errors} error{'s' if self.errors != 1 else ''} remain{'s' if self.errors == 1 else ''}{first}."
+        errors = f"{self.errors} error{'s' if self.errors != 1 else ''} remain{'s' if self.errors == 1 else ''}"
+        return f"In {self.where}, {change}; {errors}{first}."
 
 
 class SyntaxErrorFound(EventBase):
@@ -275,7 +276,19 @@ class Observation(EventBase):
 
 
 Event = Annotated[
-    DocumentOpened | DocumentEdited | DocumentSaved | DocumentClosed | TerminalCommand | DiagnosticsChanged | SyntaxErrorFound | GitBranchSwitched | GitCommitted | GitStaged | GitOperation | GitWorktreeChanged | Observation,
+    DocumentOpened
+    | DocumentEdited
+    | DocumentSaved
+    | DocumentClosed
+    | TerminalCommand
+    | DiagnosticsChanged
+    | SyntaxErrorFound
+    | GitBranchSwitched
+    | GitCommitted
+    | GitStaged
+    | GitOperation
+    | GitWorktreeChanged
+    | Observation,
     Field(discriminator="kind"),
 ]
 EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
@@ -283,7 +296,8 @@ EventAdapter: TypeAdapter[Any] = TypeAdapter(Event)
 
 def parse_event(data: dict[str, Any]) -> EventBase:
     """Validate a JSON object into its event model (raises pydantic.ValidationError)."""
-    return EventAdapter.validate_python(data)
+    event: EventBase = EventAdapter.validate_python(data)
+    return event
 
 
 def render_time(t: float) -> str:

@@ -17,6 +17,7 @@ instead, with the reason and the proposed text, so nothing is lost and nothing u
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -82,7 +83,7 @@ class EditAnswer(_Model):
 
 
 ExecAnswer = Annotated[MarkdownAnswer | EditAnswer, Field(discriminator="kind")]
-_ExecAdapter: TypeAdapter[Any] = TypeAdapter(ExecAnswer)
+_ExecAdapter: TypeAdapter[MarkdownAnswer | EditAnswer] = TypeAdapter(ExecAnswer)
 
 
 def exec_schema(max_tokens: int, chars_per_token: float = 1.5) -> dict[str, Any]:
@@ -249,7 +250,7 @@ def build_edit(answer: EditAnswer, shown: dict[str, tuple[str, str, int]]) -> di
     changes: dict[str, list[dict[str, Any]]] = {}
     for uri, items in by_uri.items():
         items.sort(key=lambda x: (x[0], x[1]))
-        for (s1, e1, _), (s2, _e2, _) in zip(items, items[1:]):
+        for (_, e1, _), (s2, _, _) in itertools.pairwise(items):
             if s2 <= e1:
                 raise ValueError(f"two edits overlap at line {s2}")
         changes[uri] = [te for _, _, te in items]

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from proactive_ls import __version__
 from proactive_ls.config import Settings
@@ -317,7 +317,7 @@ class Session:
             return await self.actuator.show_markdown(proposal, op)
         if isinstance(op, ApplyEdit):
             return await self.actuator.apply_edit(op)
-        return False
+        assert_never(op)
 
     async def _execute_with_model(self, proposal: Proposal) -> ShowMarkdown | ApplyEdit:
         from proactive_ls.executor import execute_task

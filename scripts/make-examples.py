@@ -125,7 +125,9 @@ def quiet_editing() -> None:
     write(
         "quiet-editing",
         {
-            "description": "A developer edits and saves a docstring a few times; tests pass. Nothing should be proposed.",
+            "description": (
+                "A developer edits and saves a docstring a few times; tests pass. Nothing should be proposed."
+            ),
             "expect": {"tasks": []},
         },
         actions,
@@ -136,7 +138,8 @@ COMPILE = """import json, sys
 try:
     compile(sys.stdin.read(), sys.argv[1], "exec")
 except SyntaxError as e:
-    print(json.dumps({"line": e.lineno, "offset": e.offset, "end_line": e.end_lineno, "end_offset": e.end_offset, "msg": e.msg}))
+    where = {"line": e.lineno, "offset": e.offset, "end_line": e.end_lineno, "end_offset": e.end_offset}
+    print(json.dumps({**where, "msg": e.msg}))
 """
 
 
@@ -168,7 +171,9 @@ def errors_after_save() -> None:
     write(
         "errors-after-save",
         {
-            "description": "A developer breaks a line of shapes.py; the language server reports it and the file is saved anyway.",
+            "description": (
+                "A developer breaks a line of shapes.py; the language server reports it and the file is saved anyway."
+            ),
             "expect": {"tasks": ["Fix the error in 'shapes.py'"]},
         },
         [

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from lsprotocol import types
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
@@ -25,7 +25,7 @@ def _client_converter():  # type: ignore[no-untyped-def]
             return converter.structure(obj, types.Command)
         return converter.structure(obj, types.CodeAction)
 
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], code_action_or_command)
+    converter.register_structure_hook(types.Command | types.CodeAction, code_action_or_command)
     return converter
 
 

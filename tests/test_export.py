@@ -290,7 +290,8 @@ def test_a_large_log_is_exported_in_constant_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
     print(
-        f"\n200,000 records ({size / 1e6:.0f} MB): peak traced memory {peak / 1e6:.1f} MB, {elapsed:.1f} s, {stats.summary()}"
+        f"\n200,000 records ({size / 1e6:.0f} MB): peak traced memory {peak / 1e6:.1f} MB, "
+        f"{elapsed:.1f} s, {stats.summary()}"
     )
     assert stats.records == n and stats.rows == n // 2  # accepted and rejected; no duplicate content to drop
     assert peak < 24e6 < size / 2  # the two 4 MiB Bloom filters and a bounded cache, not the log

@@ -41,7 +41,8 @@ RUBY = [
     },
     {
         "time": "1717378000.7",
-        "event": "The user searches on Google for 'How to capitalize person name in ruby?' after typing and clicking 'Enter'.",
+        "event": "The user searches on Google for 'How to capitalize person name in ruby?' "
+        "after typing and clicking 'Enter'.",
     },
 ]
 
@@ -49,7 +50,7 @@ RUBY = [
 def _toy_rows() -> list[dict]:
     """Two small traces where specific tasks about the latest event are accepted and vague ones not."""
     rows = []
-    for trace, (topic, query) in enumerate([("pandas", "pandas read csv"), ("oauth", "oauth token error")]):
+    for topic, query in [("pandas", "pandas read csv"), ("oauth", "oauth token error")]:
         obs = []
         for step in range(6):
             obs = obs + [

@@ -317,7 +317,7 @@ async def test_backoff_grows_exponentially_with_jitter() -> None:
         await client.chat([{"role": "user", "content": "hi"}])
     await client.aclose()
     assert len(waits) == 4
-    assert all(0 <= w <= cap for w, cap in zip(waits, [1.0, 2.0, 4.0, 4.0]))
+    assert all(0 <= w <= cap for w, cap in zip(waits, [1.0, 2.0, 4.0, 4.0], strict=True))
     assert len(set(waits)) > 1  # jitter
 
 
@@ -431,10 +431,12 @@ async def test_a_redacted_secret_never_reaches_the_request_body(server: FaultSer
     "text",
     [
         '```json\n{"Purpose": "p", "Thoughts": "t", "Proactive Task": "Run the tests", "Response": "r"}\n```',
-        'Here you go: {"Purpose": "p", "Thoughts": "t", "Proactive Task": "Run the tests", "Response": "r"} Hope it helps!}',
+        'Here you go: {"Purpose": "p", "Thoughts": "t", "Proactive Task": "Run the tests", "Response": "r"} '
+        "Hope it helps!}",
         '{"Purpose": "p", "Thoughts": "t", "Proactive Task": "Run the tests", "Response": "r"}\n\n{"another": 1}',
         '{"purpose": "p", "thoughts": "t", "proactive_task": "Run the tests", "response": "r"}',
-        '```\n{"Purpose": "p", "Thoughts": "{not json}", "Proactive Task": ["Run the tests", "x"], "Response": "r"}\n```',
+        '```\n{"Purpose": "p", "Thoughts": "{not json}", "Proactive Task": ["Run the tests", "x"], '
+        '"Response": "r"}\n```',
     ],
 )
 def test_tolerant_parser_finds_the_answer(text: str) -> None:

@@ -125,7 +125,8 @@ def _init_lua(tmp_path: Path, log: Path, prompt: str, select_answer: str | None)
     if select_answer is not None:
         # What the user picks in the vim.ui.select menu.
         lines.append(
-            "vim.ui.select = function(items, opts, on_choice) _G.select_prompt = {items = items, prompt = opts.prompt}; "
+            "vim.ui.select = function(items, opts, on_choice) "
+            "_G.select_prompt = {items = items, prompt = opts.prompt}; "
             f"on_choice({json.dumps(select_answer)}) end"
         )
     lines.append(
@@ -225,7 +226,9 @@ def test_failing_test_run_is_proposed_and_accepting_opens_the_failing_line(
     assert ed.nvim.current.buffer.name == str(project / "calc.py")
     run_output = ed.lua(
         "for _, b in ipairs(vim.api.nvim_list_bufs()) do "
-        "  if vim.api.nvim_buf_get_name(b):match('^proactive://run/') then return vim.api.nvim_buf_get_lines(b, 0, -1, false) end "
+        "  if vim.api.nvim_buf_get_name(b):match('^proactive://run/') then "
+        "    return vim.api.nvim_buf_get_lines(b, 0, -1, false) "
+        "  end "
         "end"
     )
     assert run_output and any("1 failed" in line for line in run_output), run_output
@@ -303,8 +306,10 @@ def test_errors_from_another_source_left_after_a_save_are_proposed(
         """
         local ns = vim.api.nvim_create_namespace('other-linter')
         vim.diagnostic.set(ns, 0, {
-          { lnum = 2, col = 11, end_col = 14, message = 'Undefined name `vals`', severity = vim.diagnostic.severity.ERROR, source = 'ruff', code = 'F821' },
-          { lnum = 0, col = 4, end_col = 8, message = 'Missing type annotation', severity = vim.diagnostic.severity.ERROR, source = 'mypy' },
+          { lnum = 2, col = 11, end_col = 14, message = 'Undefined name `vals`',
+            severity = vim.diagnostic.severity.ERROR, source = 'ruff', code = 'F821' },
+          { lnum = 0, col = 4, end_col = 8, message = 'Missing type annotation',
+            severity = vim.diagnostic.severity.ERROR, source = 'mypy' },
         })
         """
     )
@@ -359,7 +364,8 @@ def test_forwarded_diagnostics_skip_our_own_and_use_the_client_encoding(
         local own = vim.api.nvim_create_namespace('vim.lsp.proactive.42')
         local line = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]
         local col = line:find('undefined', 1, true) - 1
-        vim.diagnostic.set(other, buf, { { lnum = 0, col = col, end_col = col + 9, message = 'undefined name', severity = 1, source = 'pyflakes', code = 'F821' } })
+        vim.diagnostic.set(other, buf, { { lnum = 0, col = col, end_col = col + 9, message = 'undefined name',
+                                           severity = 1, source = 'pyflakes', code = 'F821' } })
         vim.diagnostic.set(own, buf, { { lnum = 0, col = 0, message = 'from proactive itself', severity = 3 } })
         return {
           utf16 = require('proactive.diagnostics').params(buf, 'proactive', 'utf-16'),

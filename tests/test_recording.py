@@ -120,7 +120,7 @@ async def test_the_recording_replays_to_the_proposals_the_live_session_made(reco
     engine = await replay_file(recording)
     server = await replay_over_lsp(recording, {})
     assert [p.task for p in engine.proposals] == [p["task"] for p in live]
-    for replayed, original in zip(engine.proposals, live):
+    for replayed, original in zip(engine.proposals, live, strict=True):
         wire = replayed.wire()
         for field in ("task", "message", "key", "anchor", "operation", "proposer"):
             assert wire[field] == original[field]

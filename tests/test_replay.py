@@ -177,7 +177,7 @@ def test_a_trace_keeps_its_steps_in_file_order() -> None:
     assert [a.event["text"] for a in recording.actions] == [s["observation"]["event"] for s in steps]
     times = [a.time for a in recording.actions]
     assert times == sorted(times)  # steps recorded out of order keep their place, at their predecessor's time
-    assert any(float(s["observation"]["time"]) < t for s, t in zip(steps, times))
+    assert any(float(s["observation"]["time"]) < t for s, t in zip(steps, times, strict=True))
 
 
 async def test_a_server_that_dies_is_reported_with_its_stderr() -> None:

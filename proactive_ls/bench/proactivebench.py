@@ -461,7 +461,7 @@ async def run_bench(
             proposed = propose_recorded(data, spec.split(":", 1)[1], name, steps)
         cache: dict[str | None, Judgement] = {}
         rows: list[StepRow] = []
-        for i, (step, p) in enumerate(zip(steps, proposed)):
+        for i, (step, p) in enumerate(zip(steps, proposed, strict=True)):
             history = steps[: i + 1]
             cache.clear()
             filter_score = filt.score(history, p.task) if p.task is not None else None
@@ -527,7 +527,10 @@ def render_table(result: BenchResult) -> Any:
     from rich.table import Table
 
     table = Table(
-        title=f"ProactiveBench, {result.steps} steps, judge: {result.judge}; filter: gate >= {result.filter['threshold']:.2f}"
+        title=(
+            f"ProactiveBench, {result.steps} steps, judge: {result.judge}; "
+            f"filter: gate >= {result.filter['threshold']:.2f}"
+        )
     )
     for col in (
         "Proposer",
@@ -630,7 +633,8 @@ def main_bench_proactivebench(
     faults = sum(r.proposer_fault for r in result.rows if r.variant == "as_proposed")
     if faults:
         err.print(
-            f"[yellow]warning:[/yellow] the proposer failed on {faults} steps; they count as silences (see proposer_faults)"
+            f"[yellow]warning:[/yellow] the proposer failed on {faults} steps; "
+            "they count as silences (see proposer_faults)"
         )
     if out is not None:
         csv_path, json_path = write_outputs(result, out)

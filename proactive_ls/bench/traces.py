@@ -122,10 +122,8 @@ def trace_as_recording(path: Path) -> Recording:
         t = max(step.time, previous)  # a step recorded earlier than its predecessor keeps the order
         previous = t
         actions.append(EventInput(time=t, event={"kind": "observation", "text": step.event}))
-    header = Header(
-        description=f"ProactiveBench trace {path.stem} ({len(steps)} steps)",
-        workspace=".",
-        trace=path.stem,
+    header = Header.model_validate(
+        {"description": f"ProactiveBench trace {path.stem} ({len(steps)} steps)", "workspace": ".", "trace": path.stem}
     )
     return Recording(header, actions, path.parent.resolve(), path)
 

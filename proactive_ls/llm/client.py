@@ -62,7 +62,7 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.cap_s, self.base_s * (2**attempt)))
 
 
-class CircuitState(str, enum.Enum):
+class CircuitState(enum.StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
@@ -70,7 +70,8 @@ class CircuitState(str, enum.Enum):
 
 @dataclass
 class CircuitBreaker:
-    """closed → open after ``failure_threshold`` consecutive failures → half-open after ``cooldown_s`` → closed on success."""
+    """closed → open after ``failure_threshold`` consecutive failures → half-open after ``cooldown_s``
+    → closed on success."""
 
     failure_threshold: int = 3
     cooldown_s: float = 30.0

@@ -36,6 +36,7 @@ from proactive_ls.inputs import (
     TerminalInput,
 )
 from proactive_ls.sensing.diagnostics import LspDiagnostic, LspPosition, LspRange
+from proactive_ls.sensing.mirror import Encoding
 from proactive_ls.sensing.paths import uri_to_path
 
 # -- names -----------------------------------------------------------------------------------------
@@ -136,6 +137,13 @@ def wants_notifications(capabilities: types.ClientCapabilities | None) -> bool:
 def client_capabilities(*, proposals: bool = True) -> dict[str, Any]:
     """The experimental capability a client declares to receive proposals as notifications."""
     return {EXPERIMENTAL_CAPABILITY: {"proposals": proposals}}
+
+
+def position_encoding(negotiated: types.PositionEncodingKind | str | None) -> Encoding:
+    """The negotiated position encoding as the mirror names it (LSP's default: UTF-16)."""
+    value = str(getattr(negotiated, "value", negotiated) or "utf-16")
+    encodings: dict[str, Encoding] = {"utf-8": "utf-8", "utf-32": "utf-32"}
+    return encodings.get(value, "utf-16")
 
 
 def workspace_roots(params: types.InitializeParams) -> list[Path]:

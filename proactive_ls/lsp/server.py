@@ -91,17 +91,9 @@ class ProactiveServer(LanguageServer):
 
     def _session(self, settings: Settings, params: types.InitializeParams) -> Session:
         driver: Driver = VirtualClock() if self.virtual_clock else WallClock()
-        encoding = str(self.workspace.position_encoding or "utf-16")
         roots = protocol.workspace_roots(params)
-        return Session(
-            settings,
-            roots,
-            self.on_tick,
-            notify=self.tell,
-            encoding=encoding,
-            driver=driver,
-            actuator=self,  # type: ignore[arg-type]
-        )
+        encoding = protocol.position_encoding(self.workspace.position_encoding)
+        return Session(settings, roots, self.on_tick, notify=self.tell, encoding=encoding, driver=driver, actuator=self)
 
     def apply(self, route: Route[Any, Any], params: Any) -> None:
         """A message that carries an input: into the session, or reported as malformed."""

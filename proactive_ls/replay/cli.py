@@ -44,7 +44,8 @@ def main_replay(
                 console.print("  (no proposal: proactive-ls stays silent)")
             s = result.summary()
             console.print(
-                f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, {s['filtered']} filtered, in {s['seconds']:.3f} s"
+                f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, "
+                f"{s['filtered']} filtered, in {s['seconds']:.3f} s"
             )
     if json_out:
         print(json.dumps([{**r.summary(), "steps": r.steps} for r in results], indent=2))

@@ -124,13 +124,15 @@ def recording_as_session(path: Path, workspace: Path | None = None) -> Recording
     actions = sort_by_time(actions)
     started = head.get("started")
     when = datetime.fromtimestamp(started).isoformat(timespec="seconds") if isinstance(started, (int, float)) else "?"
-    header = Header(
-        description=f"recorded by proactive-ls serve --record, started {when}",
-        workspace=str(workspace),
-        settings=settings,
-        skipped=dict(sorted(skipped.items())),
-        recorded_workspace=str(recorded) if recorded is not None else None,
-        excluded_messages=excluded,
+    header = Header.model_validate(
+        {
+            "description": f"recorded by proactive-ls serve --record, started {when}",
+            "workspace": str(workspace),
+            "settings": settings,
+            "skipped": dict(sorted(skipped.items())),
+            "recorded_workspace": str(recorded) if recorded is not None else None,
+            "excluded_messages": excluded,
+        }
     )
     return Recording(header, actions, workspace, path)
 

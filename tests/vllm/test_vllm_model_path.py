@@ -7,6 +7,7 @@ real server, prefix caching really saves prompt tokens, and doctor tells healthy
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
@@ -212,7 +213,7 @@ async def test_prefix_caching_saves_prompt_tokens_over_a_replayed_session(
     finally:
         await proposer.aclose()
     queries = live_server.metric("vllm:prefix_cache_queries_total") - queries0
-    gains = [b - a for a, b in zip(hits[1:], hits[2:])]
+    gains = [b - a for a, b in itertools.pairwise(hits[1:])]
     assert all(g > 0 for g in gains), gains  # every request after the first reuses cached blocks
     c = proposer.counters
     assert c.requests == len(events) and c.cached_tokens > 0

@@ -47,7 +47,10 @@ def errors_after_save(ctx: ProposalContext) -> Suggestion | None:
             message = f"'{name}' was saved with an error at line {first.line + 1}: {first.message}. Go to it?"
         else:
             task = f"Fix the {n} errors in '{name}'"
-            message = f"'{name}' was saved with {n} errors; the first, at line {first.line + 1}: {first.message}. Go through them?"
+            message = (
+                f"'{name}' was saved with {n} errors; the first, at line {first.line + 1}: {first.message}. "
+                "Go through them?"
+            )
         return Suggestion(
             task=task,
             message=message,

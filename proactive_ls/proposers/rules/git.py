@@ -113,7 +113,8 @@ _TEST_COMMAND = re.compile(
       | (?:\S*/)?python[\d.]*\s+(?:\S*/)?manage\.py\s+test
       | (?:npm|yarn|pnpm|bun)\s+(?:run\s+)?test(?::[\w:.-]+)?
       | npm\s+(?:t|it|run\s+test\S*)
-      | (?:go|cargo|deno|swift|mix|dotnet|hatch|bazel|bazelisk|sbt|lein|stack|cabal|flutter|dart|meson|zig\s+build)\s+test
+      | (?:go|cargo|deno|swift|mix|dotnet|hatch|bazel|bazelisk|sbt|lein
+         |stack|cabal|flutter|dart|meson|zig\s+build)\s+test
       | cargo\s+nextest
       | (?:\S*/)?(?:mvn|mvnw|gradle|gradlew)\s+(?:[\w:.=-]+\s+){0,5}(?:test|check|verify|build)
       | make\s+(?:[\w.=-]+\s+){0,3}(?:test|tests|check)

@@ -2,8 +2,8 @@
 
 tree-sitter sees a half-typed line as an error too, so an error only counts when the file was
 saved with it, or when it persisted: the document tracker reports a non-save error only once
-it has seen the same error at two quiet points in a row. Columns in the events are in the LSP position encoding, so the location
-opens where the error is.
+it has seen the same error at two quiet points in a row. Columns in the events are in the LSP
+position encoding, so the location opens where the error is.
 """
 
 from __future__ import annotations

@@ -24,8 +24,6 @@ def failed_command(ctx: ProposalContext) -> Suggestion | None:
     failure = latest.failure
     roots = [Path(r) for r in ctx.workspace_roots]
     for location in ([failure.location] if failure.location else []) + failure.locations:
-        if location is None:
-            continue
         found = resolve_location(location.path, latest.cwd, roots)
         if found is None:
             continue
