@@ -54,6 +54,7 @@ class ProactiveClient(LanguageClient):
         self.registrations: list[types.Registration] = []
         self.resolved: list[dict[str, Any]] = []
         self.answer: Answer = lambda params: None
+        self.can_show_documents = True  # False: window/showDocument answers success=false, as an editor that cannot
         self._arrived = asyncio.Condition()
 
     async def note(self, bucket: list[Any], item: Any) -> None:
@@ -110,7 +111,7 @@ def make_client() -> ProactiveClient:
     @client.feature(types.WINDOW_SHOW_DOCUMENT)
     async def _show(ls: ProactiveClient, params: types.ShowDocumentParams) -> types.ShowDocumentResult:
         await ls.note(ls.shown_documents, params)
-        return types.ShowDocumentResult(success=True)
+        return types.ShowDocumentResult(success=ls.can_show_documents)
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     async def _apply(ls: ProactiveClient, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:

@@ -135,6 +135,27 @@ async def test_failed_test_run_is_proposed_accepted_and_logged(tmp_path: Path, c
         await client.shutdown_session()
 
 
+async def test_an_accept_the_editor_could_not_carry_out_is_recorded_with_the_reason(
+    tmp_path: Path, calc_project: Path, failing_run
+) -> None:
+    log = tmp_path / "feedback.jsonl"
+    client = await start_session(calc_project, log)
+    client.can_show_documents = False
+    try:
+        code, output = failing_run
+        _terminal(client, "python -m pytest", calc_project, code, output)
+        proposal = await client.next_proposal()
+        result = await client.execute(protocol.COMMAND_ACCEPT, proposal["id"])
+        assert result == {"id": proposal["id"], "outcome": "accepted", "operation": "open_location", "applied": False}
+        assert client.shown_documents  # it was asked, and said no
+        [record] = read_log(log)
+        assert record["outcome"] == "accepted" and record["proposal_id"] == proposal["id"]
+        assert record["detail"] == "not carried out: the editor did not carry it out"
+        assert (await _status(client))["pending"] == 0
+    finally:
+        await client.shutdown_session()
+
+
 async def test_without_the_experimental_capability_the_user_is_asked(
     tmp_path: Path, calc_project: Path, failing_run
 ) -> None:

@@ -31,11 +31,10 @@ from proactive_ls.inputs import (
     EventInput,
     Input,
     OpenInput,
-    RangeChange,
     SaveInput,
     TerminalInput,
 )
-from proactive_ls.sensing.diagnostics import LspDiagnostic, LspPosition, LspRange
+from proactive_ls.sensing.diagnostics import LspDiagnostic, LspRange
 from proactive_ls.sensing.mirror import Encoding
 from proactive_ls.sensing.paths import uri_to_path
 
@@ -249,18 +248,21 @@ def _lsp_range(r: LspRange) -> types.Range:
 
 
 def _change_in(p: types.DidChangeTextDocumentParams) -> ChangeInput:
-    changes = []
+    # On the keystroke path: one validation of plain data is cheaper than building each model.
+    changes: list[dict[str, Any]] = []
     for c in p.content_changes:
         if isinstance(c, types.TextDocumentContentChangePartial):
             start, end = c.range.start, c.range.end
-            rng = LspRange(
-                start=LspPosition(line=start.line, character=start.character),
-                end=LspPosition(line=end.line, character=end.character),
-            )
-            changes.append(RangeChange(range=rng, text=c.text))
+            rng = {
+                "start": {"line": start.line, "character": start.character},
+                "end": {"line": end.line, "character": end.character},
+            }
+            changes.append({"range": rng, "text": c.text})
         else:
-            changes.append(RangeChange(text=c.text))
-    return ChangeInput(uri=p.text_document.uri, version=p.text_document.version, changes=changes)
+            changes.append({"text": c.text})
+    return ChangeInput.model_validate(
+        {"uri": p.text_document.uri, "version": p.text_document.version, "changes": changes}
+    )
 
 
 def _change_out(item: ChangeInput) -> types.DidChangeTextDocumentParams:
