@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Generator
+from collections.abc import Awaitable, Generator
 from typing import Any
 
 from lsprotocol import types
@@ -186,8 +186,12 @@ class ProactiveServer(LanguageServer):
         return bool(getattr(applied, "applied", False))
 
 
-def _pending(exc: UnknownProposal) -> JsonRpcInvalidParams:
-    return JsonRpcInvalidParams(f"no pending proposal {exc.args[0]!r}")
+async def _answered(answer: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """The user's answer to a proposal; one that is not pending (any more) is an InvalidParams error."""
+    try:
+        return await answer
+    except UnknownProposal as exc:
+        raise JsonRpcInvalidParams(f"no pending proposal {exc.args[0]!r}") from None
 
 
 def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool = False) -> ProactiveServer:
@@ -256,17 +260,11 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     @server.command(protocol.COMMAND_ACCEPT)
     async def accept(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
-        try:
-            return await ls.require_session().accept(protocol.proposal_id_argument(args))
-        except UnknownProposal as exc:
-            raise _pending(exc) from None
+        return await _answered(ls.require_session().accept(protocol.proposal_id_argument(args)))
 
     @server.command(protocol.COMMAND_REJECT)
     async def reject(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
-        try:
-            return await ls.require_session().reject(protocol.proposal_id_argument(args))
-        except UnknownProposal as exc:
-            raise _pending(exc) from None
+        return await _answered(ls.require_session().reject(protocol.proposal_id_argument(args)))
 
     @server.command(protocol.COMMAND_SNOOZE)
     async def snooze(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
