@@ -5,7 +5,7 @@ then one line per message received, in arrival order: ``{"t": <unix seconds>, "m
 (``"excluded": true`` is added when the message's document content was dropped). Each line is
 flushed when written, so a crash loses at most the message being written.
 
-What is kept follows the event history's rules (proactive_ls/sensing/redaction.py):
+What is kept follows the event history's rules (proactive_ls/sensing/redaction/):
 
 * every string is passed through the secret redactor (tokens, keys, passwords become ``[REDACTED:kind]``);
 * the text of an excluded file (the ``exclude`` globs, gitignored files) never enters the file:

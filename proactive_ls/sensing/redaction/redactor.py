@@ -1,0 +1,114 @@
+"""The redactor: one object, built from the settings, that every event passes through before the
+engine keeps it.
+
+It holds the decisions that need the settings and the workspace roots (which files are excluded,
+whether secrets are redacted) and delegates the rest: secrets to ``secrets``, exclude globs to
+``globs``, gitignore to ``gitignore``, what of an event survives to ``events``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from proactive_ls.config import DEFAULT_EXCLUDE
+from proactive_ls.events import EventBase, TerminalCommand
+from proactive_ls.sensing.paths import uri_to_path
+from proactive_ls.sensing.redaction.events import redact_model, without_content
+from proactive_ls.sensing.redaction.gitignore import GitignoreCache
+from proactive_ls.sensing.redaction.globs import Glob
+from proactive_ls.sensing.redaction.secrets import redact_text
+
+
+class Redactor:
+    """Redacts secrets from text and events, and decides which files are excluded.
+
+    Thread-safe for reading once built, except the gitignore cache (one caller at a time).
+    """
+
+    def __init__(
+        self,
+        exclude: list[str] | None = None,
+        respect_gitignore: bool = True,
+        redact_secrets: bool = True,
+        roots: list[Path] | None = None,
+    ) -> None:
+        self.exclude = list(DEFAULT_EXCLUDE if exclude is None else exclude)
+        self.respect_gitignore = respect_gitignore
+        self.redact_secrets = redact_secrets
+        self.roots = [Path(r).absolute() for r in roots or []]
+        self._globs = [Glob(g) for g in self.exclude if g.strip()]
+        self._gitignore = GitignoreCache()
+
+    # -- text -------------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """``text`` with secrets replaced by ``[REDACTED:<kind>]`` (unchanged when redaction is off)."""
+        return redact_text(text) if self.redact_secrets else text
+
+    # -- paths ------------------------------------------------------------------------------------
+
+    def is_excluded(self, path: Path | str) -> bool:
+        """True for a file whose content must never be kept: a configured glob matches its basename
+        (or a folder name on its path), or its path relative to a root; or its repository ignores it."""
+        return self.is_excluded_many([path])[0]
+
+    def is_excluded_many(self, paths: Iterable[Path | str]) -> list[bool]:
+        """:meth:`is_excluded` for many paths, asking git once per repository for the uncached ones."""
+        resolved = [self._to_path(p) for p in paths]
+        result = [p is not None and self._glob_excluded(p) for p in resolved]
+        if self.respect_gitignore:
+            todo = [(i, p) for i, p in enumerate(resolved) if p is not None and not result[i] and p.is_absolute()]
+            for i, ignored in self._gitignore.ignored(todo):
+                result[i] = ignored
+        return result
+
+    def _to_path(self, path: Path | str) -> Path | None:
+        if isinstance(path, str):
+            if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]+:", path) and not re.match(r"^[A-Za-z]:[\\/]", path):
+                return uri_to_path(path)  # file:// URIs; untitled: and other schemes have no file
+            path = Path(path)
+        if not path.is_absolute():
+            for root in self.roots:
+                if (root / path).exists():
+                    return root / path
+            return self.roots[0] / path if self.roots else path
+        return path
+
+    def _relative(self, path: Path) -> PurePosixPath:
+        for root in self.roots:
+            try:
+                return PurePosixPath(path.relative_to(root).as_posix())
+            except ValueError:
+                continue
+        if path.is_absolute():
+            return PurePosixPath(path.name)  # outside every root: only the basename is meaningful
+        return PurePosixPath(path.as_posix())
+
+    def _glob_excluded(self, path: Path) -> bool:
+        rel = self._relative(path)
+        return any(g.matches(rel) for g in self._globs)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def redact_event(self, event: EventBase) -> EventBase | None:
+        """A copy of ``event`` safe to keep: contentless if it concerns an excluded file (None when
+        nothing but content is in it), and with every string redacted."""
+        stripped: EventBase | None = event
+        concerned = [p for p in (event.uri, event.path) if p]
+        if concerned and any(self.is_excluded_many(concerned)):
+            stripped = without_content(event)
+        elif isinstance(event, TerminalCommand) and event.output_tail and self._names_excluded_file(event.command_line):
+            stripped = event.model_copy(update={"output_tail": ""})
+        if stripped is None or not self.redact_secrets:
+            return stripped
+        return redact_model(stripped)
+
+    def _names_excluded_file(self, command_line: str) -> bool:
+        """Whether a command mentions an excluded file by name (``cat .env``): its output is its content."""
+        for token in command_line.split():
+            token = token.strip("\"'<>|;&()")
+            if token and not token.startswith("-") and any(g.matches(PurePosixPath(token)) for g in self._globs):
+                return True
+        return False
