@@ -35,9 +35,9 @@ class DataMissing(RuntimeError):
 
 def metrics(labels: Sequence[bool], predictions: Sequence[bool]) -> dict[str, float | int]:
     """accuracy, precision, recall, f1, false_alarm = FP/(TP+FP), n; 0.0 where undefined."""
-    tp = sum(1 for y, p in zip(labels, predictions) if y and p)
-    fp = sum(1 for y, p in zip(labels, predictions) if not y and p)
-    fn = sum(1 for y, p in zip(labels, predictions) if y and not p)
+    tp = sum(1 for y, p in zip(labels, predictions, strict=False) if y and p)
+    fp = sum(1 for y, p in zip(labels, predictions, strict=False) if not y and p)
+    fn = sum(1 for y, p in zip(labels, predictions, strict=False) if y and not p)
     n = len(labels)
     tn = n - tp - fp - fn
     precision = tp / (tp + fp) if tp + fp else 0.0
@@ -57,14 +57,14 @@ def metrics(labels: Sequence[bool], predictions: Sequence[bool]) -> dict[str, fl
 # The bag-of-words baseline: words of the whole history and of the task, and a silence flag.
 
 
-def _bow(row: dict) -> set[str]:
+def _bow(row: dict[str, Any]) -> set[str]:
     feats = {"null"} if row.get("pred_task") is None else {"t:" + w for w in words(row["pred_task"])}
     for o in row.get("obs", []):
         feats.update("h:" + w for w in words(str(o.get("event", o.get("Event", "")))))
     return feats
 
 
-def _logreg_predict(train: Sequence[dict], test: Sequence[dict]) -> list[bool]:
+def _logreg_predict(train: Sequence[dict[str, Any]], test: Sequence[dict[str, Any]]) -> list[bool]:
     train_feats = [_bow(r) for r in train]
     names = sorted(set().union(*train_feats))
     index = {k: i for i, k in enumerate(names)}
@@ -81,17 +81,21 @@ def _logreg_predict(train: Sequence[dict], test: Sequence[dict]) -> list[bool]:
 # --------------------------------------------------------------------------------------------
 
 
-def _loto(rows: list[dict], traces: list[int], predict: Callable[[list[dict], list[dict]], list[bool]]) -> list[bool]:
+def _loto(
+    rows: list[dict[str, Any]],
+    traces: list[int],
+    predict: Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[bool]],
+) -> list[bool]:
     predictions: list[bool] = [False] * len(rows)
     for t in sorted(set(traces)):
         test_idx = [i for i, x in enumerate(traces) if x == t]
-        train = [r for r, x in zip(rows, traces) if x != t]
-        for i, p in zip(test_idx, predict(train, [rows[i] for i in test_idx])):
+        train = [r for r, x in zip(rows, traces, strict=False) if x != t]
+        for i, p in zip(test_idx, predict(train, [rows[i] for i in test_idx]), strict=False):
             predictions[i] = p
     return predictions
 
 
-def _gate_predict(train: list[dict], test: list[dict]) -> list[bool]:
+def _gate_predict(train: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[bool]:
     gate = train_gate(train)
     bar = threshold_for("normal", None)
     return [gate.score(r["obs"], r.get("pred_task")) >= bar for r in test]
@@ -105,7 +109,7 @@ def _data_files(data: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def evaluate(data: Path) -> dict:
+def evaluate(data: Path) -> dict[str, Any]:
     """Leave-one-trace-out metrics of the gate and three baselines, and the gate on the leaked split.
 
     Returns ``{"loto": {"gate", "always_accept", "accept_silences", "logreg"}, "leaked_split":

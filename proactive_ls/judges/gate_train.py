@@ -37,9 +37,9 @@ DEFAULT_HYPER: dict[str, Any] = {
 WEAK_NEGATIVE_WEIGHT = 0.3
 
 
-def load_reward_rows(path: Path) -> list[dict]:
+def load_reward_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a ProactiveBench reward file (JSON Lines: obs, pred_task, valid, ...)."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -55,7 +55,7 @@ def _obs_key(o: dict[str, Any]) -> tuple[str, str]:
     return (str(o.get("time", o.get("Time", ""))), str(o.get("event", o.get("Event", ""))))
 
 
-def group_traces(rows: Sequence[dict]) -> list[int]:
+def group_traces(rows: Sequence[dict[str, Any]]) -> list[int]:
     """Trace id per row: rows that share an observation ``(time, event)`` belong to one trace.
 
     ProactiveBench rows are sliding windows over a few long traces; union-find over shared
@@ -82,7 +82,7 @@ def group_traces(rows: Sequence[dict]) -> list[int]:
     return [ids.setdefault(find(i), len(ids)) for i in range(len(rows))]
 
 
-def row_features(row: dict) -> dict[str, float]:
+def row_features(row: dict[str, Any]) -> dict[str, float]:
     return features(row.get("obs", []), row.get("pred_task"), recent_rejections=int(row.get("recent_rejections", 0)))
 
 
@@ -102,10 +102,10 @@ def _fit_logistic(
     d = len(penalty)
 
     def value_grad(beta: list[float]) -> tuple[float, list[float]]:
-        g = [p * b for p, b in zip(penalty, beta)]
-        loss = 0.5 * sum(p * b * b for p, b in zip(penalty, beta))
+        g = [p * b for p, b in zip(penalty, beta, strict=False)]
+        loss = 0.5 * sum(p * b * b for p, b in zip(penalty, beta, strict=False))
         bias = beta[-1]
-        for xi, yi, wi in zip(X, y, sample_w):
+        for xi, yi, wi in zip(X, y, sample_w, strict=False):
             z = bias
             for j, v in xi:
                 z += beta[j] * v
@@ -135,38 +135,46 @@ def _fit_logistic(
         # Two-loop recursion for the search direction.
         q = list(g)
         alphas = []
-        for s, yv, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rho_hist)):
-            a = rho * sum(si * qi for si, qi in zip(s, q))
+        for s, yv, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rho_hist), strict=False):
+            a = rho * sum(si * qi for si, qi in zip(s, q, strict=False))
             alphas.append(a)
-            q = [qi - a * yi for qi, yi in zip(q, yv)]
+            q = [qi - a * yi for qi, yi in zip(q, yv, strict=False)]
         if s_hist:
-            gamma = sum(a * b for a, b in zip(s_hist[-1], y_hist[-1])) / max(1e-12, sum(b * b for b in y_hist[-1]))
+            gamma = sum(a * b for a, b in zip(s_hist[-1], y_hist[-1], strict=False)) / max(
+                1e-12, sum(b * b for b in y_hist[-1])
+            )
         else:
             gamma = 1.0 / max(1.0, math.sqrt(sum(gi * gi for gi in g)))
         r = [gamma * qi for qi in q]
-        for (s, yv, rho), a in zip(zip(s_hist, y_hist, rho_hist), reversed(alphas)):
-            b = rho * sum(yi * ri for yi, ri in zip(yv, r))
-            r = [ri + si * (a - b) for ri, si in zip(r, s)]
+        for (s, yv, rho), a in zip(zip(s_hist, y_hist, rho_hist, strict=False), reversed(alphas), strict=False):
+            b = rho * sum(yi * ri for yi, ri in zip(yv, r, strict=False))
+            r = [ri + si * (a - b) for ri, si in zip(r, s, strict=False)]
         direction = [-ri for ri in r]
-        slope = sum(gi * di for gi, di in zip(g, direction))
+        slope = sum(gi * di for gi, di in zip(g, direction, strict=False))
         if slope >= 0:  # not a descent direction: restart from the gradient
-            s_hist.clear(), y_hist.clear(), rho_hist.clear()
+            s_hist.clear()
+            y_hist.clear()
+            rho_hist.clear()
             direction = [-gi for gi in g]
             slope = -sum(gi * gi for gi in g)
         step = 1.0
         while True:  # backtracking line search (Armijo)
-            cand = [b + step * di for b, di in zip(beta, direction)]
+            cand = [b + step * di for b, di in zip(beta, direction, strict=False)]
             f_new, g_new = value_grad(cand)
             if f_new <= f + 1e-4 * step * slope or step < 1e-10:
                 break
             step *= 0.5
-        s = [c - b for c, b in zip(cand, beta)]
-        yv = [a - b for a, b in zip(g_new, g)]
-        sy = sum(a * b for a, b in zip(s, yv))
+        s = [c - b for c, b in zip(cand, beta, strict=False)]
+        yv = [a - b for a, b in zip(g_new, g, strict=False)]
+        sy = sum(a * b for a, b in zip(s, yv, strict=False))
         if sy > 1e-12:
-            s_hist.append(s), y_hist.append(yv), rho_hist.append(1.0 / sy)
+            s_hist.append(s)
+            y_hist.append(yv)
+            rho_hist.append(1.0 / sy)
             if len(s_hist) > memory:
-                s_hist.pop(0), y_hist.pop(0), rho_hist.pop(0)
+                s_hist.pop(0)
+                y_hist.pop(0)
+                rho_hist.pop(0)
         converged = abs(f - f_new) <= tol * max(1.0, abs(f))
         beta, f, g = cand, f_new, g_new
         if converged:
@@ -178,7 +186,7 @@ def _round(x: float) -> float:
     return float(f"{x:.6g}")
 
 
-def train_gate(rows: list[dict], seed: int = 0, **hyper: Any) -> Gate:
+def train_gate(rows: list[dict[str, Any]], seed: int = 0, **hyper: Any) -> Gate:
     """Fit a gate on reward rows (``obs``, ``pred_task``, ``valid``; optional ``weight``, ``trace``).
 
     Deterministic: the same rows, seed and hyper-parameters give the same JSON, byte for byte.
@@ -198,7 +206,7 @@ def train_gate(rows: list[dict], seed: int = 0, **hyper: Any) -> Gate:
 
     # Task words count only if they recur across traces, so the model cannot learn one trace's topic.
     word_traces: dict[str, set[int]] = defaultdict(set)
-    for fv, t in zip(feats, traces):
+    for fv, t in zip(feats, traces, strict=False):
         for k in fv:
             if k.startswith("w|"):
                 word_traces[k].add(t)
@@ -212,7 +220,7 @@ def train_gate(rows: list[dict], seed: int = 0, **hyper: Any) -> Gate:
         hp["l2"]
     ]  # the global bias is redundant with the two side biases: keep it at zero-ish
     beta = _fit_logistic(X, y, sample_w, penalty, int(hp["max_iter"]), float(hp["tol"]))
-    weights = {k: _round(b) for k, b in zip(names, beta[:-1]) if abs(b) >= 1e-6}
+    weights = {k: _round(b) for k, b in zip(names, beta[:-1], strict=False) if abs(b) >= 1e-6}
     bias = _round(beta[-1])
     positives = sum(y)
     meta = {
@@ -236,7 +244,7 @@ def train_gate(rows: list[dict], seed: int = 0, **hyper: Any) -> Gate:
 REJECTION_WINDOW_S = 3600.0
 
 
-def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[list[dict], dict[str, int]]:
+def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Reward rows from a feedback log, and how many records of each outcome it held.
 
     accepted -> valid, rejected -> not valid, ignored -> a weak negative (weight
@@ -249,7 +257,7 @@ def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[li
     records = sorted(iter_records(feedback_log), key=lambda r: (r.proposed_at, r.decided_at))
     counts: dict[str, int] = defaultdict(int)
     rejections = sorted(r.decided_at for r in records if r.outcome == "rejected")
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for rec in records:
         counts[rec.outcome] += 1
         if rec.outcome == "accepted":
@@ -290,14 +298,14 @@ def main_train_gate(
 
     console, err = Console(), Console(stderr=True)
     log_path = Path(feedback_log).expanduser() if feedback_log is not None else default_feedback_log()
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     if log_path.is_file():
         rows, counts = feedback_rows(log_path, include_ignored)
     elif feedback_log is not None or data is None:
         err.print(f"[red]No feedback log at {log_path}[/red]")
         return 2
-    bench_rows: list[dict] = []
+    bench_rows: list[dict[str, Any]] = []
     if data is not None:
         bench_file = Path(data).expanduser() / "reward_data" / "train_data.jsonl"
         if not bench_file.is_file():
