@@ -1,0 +1,96 @@
+"""The trained gate: a logistic regression over named features, stored as plain JSON.
+
+Kept apart from the features so that what is learned (weights, a bias, provenance) and how it
+is stored can be read on its own: no numpy, no pickle, a file a person can open.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from proactive_ls.judges.gate.features import FEATURES_VERSION, features
+
+if TYPE_CHECKING:
+    from proactive_ls.events import EventBase
+
+FORMAT = "proactive-ls-gate"
+#: The model packaged with proactive-ls, beside this package (pyproject ships ``judges/*.json``).
+PACKAGED_MODEL = Path(__file__).parent.with_name("gate_model.json")
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@dataclass
+class Gate:
+    """A trained gate: ``score`` is the probability that the user accepts (or accepts the silence)."""
+
+    weights: dict[str, float]
+    bias: float = 0.0
+    version: str = "untrained"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Gate:
+        """Load a gate from JSON; without a path, the model packaged with proactive-ls."""
+        data = json.loads(Path(path or PACKAGED_MODEL).read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{path or PACKAGED_MODEL}: not a {FORMAT} file")
+        if data.get("features_version") != FEATURES_VERSION:
+            raise ValueError(
+                f"{path or PACKAGED_MODEL}: features version {data.get('features_version')} "
+                f"does not match this proactive-ls ({FEATURES_VERSION}); retrain it"
+            )
+        return cls(
+            weights={str(k): float(v) for k, v in data["weights"].items()},
+            bias=float(data.get("bias", 0.0)),
+            version=str(data["version"]),
+            meta=dict(data.get("meta", {})),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "features_version": FEATURES_VERSION,
+            "meta": self.meta,
+            "bias": self.bias,
+            "weights": dict(sorted(self.weights.items())),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.dumps(), encoding="utf-8")
+        tmp.replace(path)
+
+    def logit(self, feats: dict[str, float]) -> float:
+        w = self.weights
+        return self.bias + math.fsum(v * w.get(k, 0.0) for k, v in feats.items())  # order-independent
+
+    def score(
+        self,
+        observations: list[dict[str, str]],
+        task: str | None,
+        events: list[EventBase] | None = None,
+        *,
+        recent_rejections: int = 0,
+    ) -> float:
+        """Probability that the user accepts ``task`` (or, for ``None``, silence) after this history.
+
+        ``observations`` may use ``{"time","event"}`` or ``{"Time","Event"}`` keys; when our typed
+        ``events`` are given too, their kinds and times are used instead of guesses from sentences.
+        """
+        return _sigmoid(self.logit(features(observations, task, events, recent_rejections)))
