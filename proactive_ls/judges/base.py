@@ -19,7 +19,7 @@ class Judge(Protocol):
     async def aclose(self) -> None: ...
 
     # Optional: `note_outcome(outcome: str, at: float) -> None` is called with every outcome, for
-    # judges whose features include the user's recent answers (see judges/gate.py).
+    # judges whose features include the user's recent answers (see judges/gate/judge.py).
 
 
 class AcceptAll:
