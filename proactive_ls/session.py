@@ -222,26 +222,25 @@ class Session:
                 self.driver.poke(self.documents.change(item.document_uri(), item.version, changes, now))
             case OpenInput():
                 text = item.text if item.text is not None else ""
-                self._observe(self.documents.open(item.document_uri(), item.language_id, item.version, text, now))
+                self._observe(self.documents.open(item.document_uri(), item.language_id, item.version, text, now), now)
             case SaveInput():
-                self._observe(self.documents.save(item.document_uri(), item.text, now))
+                self._observe(self.documents.save(item.document_uri(), item.text, now), now)
                 self.git_files_changed()  # a saved file changes the uncommitted diff, which no git state file shows
             case CloseInput():
-                self._observe(self.documents.close(item.document_uri(), now))
+                self._observe(self.documents.close(item.document_uri(), now), now)
             case TerminalInput():
-                self._observe([self._terminal_event(item, now)])
+                self._observe([self._terminal_event(item, now)], now)
                 self.git_files_changed()  # a command may have committed, checked out or changed files
             case DiagnosticsInput():
                 uri = item.document_uri()
                 infos = [d.info() for d in item.diagnostics]
                 event = self.diagnostics.update(uri, infos, now, display_path(uri, self.roots))
                 if event is not None:
-                    self._observe([event])
+                    self._observe([event], now)
             case EventInput():
-                self._observe([EventAdapter.validate_python({"time": now, **item.event})])
+                self._observe([EventAdapter.validate_python({"time": now, **item.event})], now)
 
-    def _observe(self, events: list[EventBase]) -> None:
-        now = self.clock()
+    def _observe(self, events: list[EventBase], now: float) -> None:
         for event in events:
             self.engine.observe(event, now)
         self.driver.poke()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Generator
-from typing import Any
+from typing import Any, Literal
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -146,10 +146,10 @@ class ProactiveServer(LanguageServer):
                 asyncio.ensure_future(self.ask_user(proposal))
         self.announce_resolved([p for p, outcome in result.resolved if outcome == "ignored"], "ignored")
 
-    def announce_resolved(self, proposals: list[Proposal], outcome: str) -> None:
+    def announce_resolved(self, proposals: list[Proposal], outcome: Literal["ignored", "snoozed"]) -> None:
         if self.notify_proposals:
             for p in proposals:
-                params = protocol.ProposalResolvedParams(id=p.id, outcome=outcome)  # type: ignore[arg-type]
+                params = protocol.ProposalResolvedParams(id=p.id, outcome=outcome)
                 self.protocol.notify(protocol.PROPOSAL_RESOLVED, params.model_dump(by_alias=True))
 
     async def ask_user(self, proposal: Proposal) -> None:
