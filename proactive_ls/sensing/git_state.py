@@ -52,6 +52,7 @@ from proactive_ls.events import (
     GitStaged,
     GitWorktreeChanged,
 )
+from proactive_ls.sensing import git_safety
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def find_repositories(folder: Path) -> list[Path]:
     checked-out submodules, recursively. A plain folder gives ``[]``."""
     try:
         repo = git.Repo(Path(folder), search_parent_directories=True)
+        git_safety.harden(repo.git, None)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return []
     try:
@@ -140,7 +142,9 @@ def _add_submodules(top: Path, found: list[Path], depth: int) -> None:
     if depth > 5 or not gitmodules.is_file() or len(found) > 100:
         return
     try:
-        out = git.Git(str(top)).config("-f", str(gitmodules), "--get-regexp", r"^submodule\..*\.path$")
+        runner = git.Git(str(top))
+        git_safety.harden(runner, None)
+        out = runner.config("-f", str(gitmodules), "--get-regexp", r"^submodule\..*\.path$")
     except git.GitCommandError:  # no path entries: git config exits 1
         return
     for line in out.splitlines():
@@ -170,7 +174,7 @@ class GitWatcher:
         self.root = Path(root).resolve()
         self._repo = git.Repo(self.root)
         self._git = self._repo.git
-        self._git.update_environment(GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_TERMINAL_PROMPT="0")
+        git_safety.harden(self._git, self.root)
         git_dir, common_dir = self._git.rev_parse(
             "--path-format=absolute", "--git-dir", "--git-common-dir"
         ).splitlines()
@@ -267,6 +271,7 @@ class GitWatcher:
         return events
 
     def _take_snapshot(self) -> RepoSnapshot:
+        git_safety.harden(self._git, self.root)  # the repository's config may have named new drivers
         status = self._git.status(
             "--porcelain=v2",
             "-z",
@@ -347,8 +352,7 @@ class GitWatcher:
                 "--numstat",
                 "-z",
                 "--no-renames",
-                "--no-ext-diff",
-                "--no-textconv",
+                *git_safety.DIFF_FLAGS,
                 "--ignore-submodules=dirty",
                 target,
                 "--",

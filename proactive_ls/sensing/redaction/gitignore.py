@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import git
 
+from proactive_ls.sensing import git_safety
+
 log = logging.getLogger(__name__)
 
 _GITIGNORE_CACHE_SIZE = 4096
@@ -96,6 +98,7 @@ def _check_ignore(root: Path, rels: list[str]) -> set[str]:
     """The paths among ``rels`` that git ignores in the repository at ``root`` (tracked files are
     never ignored): one ``git check-ignore --stdin -z`` for all of them."""
     runner = git.Git(str(root))
+    git_safety.harden(runner, root)
     handle = runner.execute(["git", "check-ignore", "--stdin", "-z"], istream=subprocess.PIPE, as_process=True)
     proc = handle.proc
     assert proc is not None
