@@ -1,12 +1,15 @@
-"""The proactive-ls command: serve, replay, bench, export, train-gate, doctor.
+"""The proactive-ls command: serve, demo, replay, bench, export, train-gate, doctor.
 
-Each command parses its options and hands over to the module that does the work.
+Each command parses its options and hands over to the module that does the work. Options with a
+fixed set of values are enums, so that shell completion (``--install-completion``) offers them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,11 +21,34 @@ app = typer.Typer(
     name="proactive-ls",
     help="A language server that proposes tasks before it is asked, and knows when to stay silent.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 bench_app = typer.Typer(help="Benchmarks: ProactiveBench, the gate.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class ExportFormat(StrEnum):
+    reward = "reward"
+    preference = "preference"
+    sft = "sft"
+
+
+class ReplayJudge(StrEnum):
+    none = "none"
+    gate = "gate"
+    vllm = "vllm"
+
+
+class BenchJudge(StrEnum):
+    gate = "gate"
+    vllm = "vllm"
 
 
 def _version(value: bool) -> None:
@@ -42,8 +68,6 @@ def _root(
 
 def _setup_logging(level: str, log_file: Path | None) -> None:
     # stdout belongs to the LSP stream: logs go to stderr or a file.
-    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise typer.BadParameter(f"{level!r} is not one of debug, info, warning, error", param_hint="--log-level")
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
     )
@@ -57,7 +81,7 @@ def _setup_logging(level: str, log_file: Path | None) -> None:
 def serve(
     tcp: Annotated[str | None, typer.Option(help="Listen on HOST:PORT instead of stdio.", metavar="HOST:PORT")] = None,
     log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of stderr.")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+    log_level: Annotated[LogLevel, typer.Option(case_sensitive=False, help="How much to log.")] = LogLevel.warning,
     feedback_log: Annotated[
         Path | None, typer.Option(help="Where outcomes are written (overrides initializationOptions.feedbackLog).")
     ] = None,
@@ -70,7 +94,7 @@ def serve(
     ] = False,
 ) -> None:
     """Speak LSP over stdio (default) or TCP."""
-    _setup_logging(log_level, log_file)
+    _setup_logging(log_level.value, log_file)
     from proactive_ls.lsp.server import create_server
 
     overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
@@ -104,18 +128,40 @@ def replay(
     speed: Annotated[float, typer.Option(help="0 = as fast as possible; 1 = recorded speed; 2 = twice as fast.")] = 0.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     settings: Annotated[Path | None, typer.Option(help="A JSON file of settings (as initializationOptions).")] = None,
-    judge: Annotated[str | None, typer.Option(help="none, gate or vllm (overrides the settings).")] = None,
+    judge: Annotated[ReplayJudge | None, typer.Option(help="The judge (overrides the settings).")] = None,
 ) -> None:
     """Replay recorded sessions through the engine and print what it proposes."""
     _setup_logging("warning", None)
     from proactive_ls.replay.cli import main_replay
 
-    raise typer.Exit(main_replay(files, lsp=lsp, speed=speed, json_out=json_out, settings_file=settings, judge=judge))
+    raise typer.Exit(
+        main_replay(
+            files, lsp=lsp, speed=speed, json_out=json_out, settings_file=settings, judge=judge.value if judge else None
+        )
+    )
+
+
+@app.command()
+def demo(
+    more: Annotated[
+        list[Path] | None,
+        typer.Argument(help="More session files to replay after the examples.", exists=True, dir_okay=False),
+    ] = None,
+    lsp: Annotated[
+        bool, typer.Option("--lsp", help="Replay through the real server over stdio instead of the engine directly.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Replay the example coding sessions that ship with proactive-ls on the embedded proposer."""
+    _setup_logging("warning", None)
+    from proactive_ls.replay.demo import main_demo
+
+    raise typer.Exit(main_demo(list(more or []), lsp=lsp, json_out=json_out))
 
 
 @app.command()
 def export(
-    format: Annotated[str, typer.Option("--format", help="reward, preference or sft.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="What to export.")],
     feedback_log: Annotated[Path | None, typer.Option(help="The log to read (default: the default log).")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only outcomes at or after this time (ISO 8601 or unix seconds).")
@@ -128,7 +174,7 @@ def export(
     _setup_logging("warning", None)
     from proactive_ls.feedback.export import main_export
 
-    raise typer.Exit(main_export(format, feedback_log, since, until, out, include_ignored))
+    raise typer.Exit(main_export(format.value, feedback_log, since, until, out, include_ignored))
 
 
 @app.command("train-gate")
@@ -153,7 +199,7 @@ def doctor(
     ] = None,
     model: Annotated[str | None, typer.Option(help="The model or LoRA adapter name.")] = None,
 ) -> None:
-    """Check the configured model server and say what to fix."""
+    """Check this machine and the configured model servers, and say what to fix."""
     _setup_logging("warning", None)
     from proactive_ls.doctor import main_doctor
 
@@ -182,7 +228,7 @@ def bench_proactivebench(
     proposer: Annotated[
         str, typer.Option(help="local, vllm, or trace:<model> to score recorded proposals from agent_traces/.")
     ] = "local",
-    judge: Annotated[str, typer.Option(help="The judge that accepts or rejects each step: gate or vllm.")] = "gate",
+    judge: Annotated[BenchJudge, typer.Option(help="The judge that accepts or rejects each step.")] = BenchJudge.gate,
     settings: Annotated[Path | None, typer.Option(help="A JSON settings file (model endpoints).")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the per-step results (CSV) and metrics (JSON) with this path prefix.")
@@ -194,11 +240,24 @@ def bench_proactivebench(
     _setup_logging("warning", None)
     from proactive_ls.bench.proactivebench import main_bench_proactivebench
 
-    raise typer.Exit(main_bench_proactivebench(data, proposer, judge, settings, out, concurrency, json_out))
+    raise typer.Exit(main_bench_proactivebench(data, proposer, judge.value, settings, out, concurrency, json_out))
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``proactive-ls export | head``): stop quietly, as Unix tools do.
+
+    Python would otherwise print a BrokenPipeError when it flushes stdout at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1  # what click answers when the pipe closes inside a command
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # raised outside click's own handling, e.g. by the final flush
+        sys.exit(_quiet_broken_pipe())
 
 
 if __name__ == "__main__":
