@@ -186,3 +186,26 @@ def data_dir() -> Path:
 
 def default_feedback_log() -> Path:
     return data_dir() / "feedback.jsonl"
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """The settings object in a JSON file (``initializationOptions`` itself, or an object holding it).
+
+    Raises SettingsError with a one-line message for a missing file, bad JSON or a non-object.
+    """
+    import json
+
+    path = Path(path).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: no such settings file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if isinstance(data, dict) and isinstance(data.get("initializationOptions"), dict):
+        data = data["initializationOptions"]
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a JSON object of settings, found {type(data).__name__}")
+    return data

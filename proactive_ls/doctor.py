@@ -1,6 +1,7 @@
-"""``proactive-ls doctor``: is the configured model endpoint usable, and if not, what to fix.
+"""``proactive-ls doctor``: is this machine and the configured model endpoint usable, and if not, what to fix.
 
-Checks, in order (a failed check skips the ones that depend on it): the API key is set if one is
+The local checks come first (:mod:`proactive_ls.health`). For each endpoint, in order
+(a failed check skips the ones that depend on it): the API key is set if one is
 named; the server answers ``/v1/models``; the model (or LoRA adapter) is listed; the prompt fits the
 server's context length; one small schema-constrained request answers valid JSON of the schema
 (which shows structured output is on) and how long it takes.
@@ -20,8 +21,9 @@ from typing import Literal
 
 import httpx
 
-from proactive_ls.config import ModelEndpoint, Settings, SettingsError, parse_settings
+from proactive_ls.config import ModelEndpoint, Settings, SettingsError, parse_settings, read_settings_file
 from proactive_ls.events import Observation, render_step
+from proactive_ls.health import Check, Status, local_checks
 from proactive_ls.llm.client import ModelClient, ModelError, RetryPolicy
 from proactive_ls.llm.prompt import JUDGE_SYSTEM_PROMPT, STEP_INSTRUCTIONS, SYSTEM_PROMPT, dumps, estimate_tokens
 from proactive_ls.llm.schema import (
@@ -33,17 +35,10 @@ from proactive_ls.llm.schema import (
     response_format,
 )
 
-Status = Literal["ok", "warn", "fail", "skip"]
 Role = Literal["proposer", "judge"]
-SERVE_HINT = "scripts/serve-vllm.sh --model PATH --name {name} --port {port}"
-
-
-@dataclass
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
+# vLLM's own command (scripts/serve-vllm.sh, in a clone of proactive-ls, adds the recommended flags).
+SERVE_HINT = "vllm serve PATH --served-model-name {name} --port {port} --enable-prefix-caching"
+_MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]", "skip": "[dim]skip[/]"}
 
 
 @dataclass
@@ -203,7 +198,7 @@ async def run_doctor(
                 f"{exc}{' (cut off at maxTokens)' if cut else ''}",
                 f"raise model.maxTokens (now {endpoint.max_tokens})"
                 if cut
-                else "start vLLM with structured output on (scripts/serve-vllm.sh passes --structured-outputs-config)",
+                else "start vLLM with structured output on (--structured-outputs-config; see models/README.md)",
             )
             return report
         try:
@@ -239,7 +234,6 @@ def print_report(report: DoctorReport, console: object | None = None) -> None:
     from rich.table import Table
 
     con = console if console is not None else Console()
-    marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]", "skip": "[dim]skip[/]"}
     verdict = "[green]healthy[/]" if report.healthy else "[red]unhealthy[/]"
     table = Table(
         title=f"{report.role} model '{report.endpoint.name}' at {report.endpoint.url}: {verdict}", title_justify="left"
@@ -249,29 +243,44 @@ def print_report(report: DoctorReport, console: object | None = None) -> None:
     table.add_column("what was found")
     table.add_column("what to do")
     for c in report.checks:
-        table.add_row(c.name, marks[c.status], c.detail, c.fix)
+        table.add_row(c.name, _MARKS[c.status], c.detail, c.fix)
     con.print(table)  # type: ignore[attr-defined]
 
 
 def _load_settings(settings_file: Path | None) -> Settings:
-    if settings_file is None:
-        return Settings()
-    data = json.loads(Path(settings_file).expanduser().read_text(encoding="utf-8"))
-    if isinstance(data, dict) and "initializationOptions" in data:
-        data = data["initializationOptions"]
-    return parse_settings(data)
+    return parse_settings(read_settings_file(settings_file) if settings_file is not None else {})
+
+
+def print_local(checks: list[Check], console: object) -> None:
+    from rich.table import Table
+
+    healthy = all(c.status != "fail" for c in checks)
+    verdict = "[green]healthy[/]" if healthy else "[red]unhealthy[/]"
+    table = Table(title=f"this machine: {verdict}", title_justify="left")
+    table.add_column("check")
+    table.add_column("", no_wrap=True)
+    table.add_column("what was found")
+    table.add_column("what to do")
+    for c in checks:
+        table.add_row(c.name, _MARKS[c.status], c.detail, c.fix)
+    console.print(table)  # type: ignore[attr-defined]
 
 
 def main_doctor(settings_file: Path | None, url: str | None, model: str | None) -> int:
-    """Check the configured endpoints (``model`` and ``judgeModel``, or the one given); 0 healthy, 1 not."""
+    """Check this machine, then the configured endpoints (``model`` and ``judgeModel``, or the one given).
+
+    0 when healthy, 1 when something must be fixed, 2 when the settings cannot be read. The default
+    configuration (the embedded proposer) needs no model server: it is healthy when the local
+    checks pass.
+    """
     from rich.console import Console
 
     con = Console()
     try:
         settings = _load_settings(settings_file)
-    except (OSError, ValueError, SettingsError) as exc:
-        con.print(f"[red]Cannot read the settings[/] {settings_file}: {exc}")
-        return 1
+    except SettingsError as exc:
+        print(f"proactive-ls doctor: {exc}", file=sys.stderr)
+        return 2
     targets: list[tuple[Role, ModelEndpoint]] = []
     try:
         if url or model:
@@ -281,8 +290,8 @@ def main_doctor(settings_file: Path | None, url: str | None, model: str | None) 
             if model:
                 base["name"] = model
             if not base.get("name"):
-                con.print("[red]No model name[/]: pass --model NAME, or a settings file with model.name.")
-                return 1
+                print("proactive-ls doctor: pass --model NAME, or settings with model.name", file=sys.stderr)
+                return 2
             targets.append(("proposer", ModelEndpoint.model_validate(base)))
         else:
             if settings.model:
@@ -290,22 +299,20 @@ def main_doctor(settings_file: Path | None, url: str | None, model: str | None) 
             if settings.judge_model:
                 targets.append(("judge", settings.judge_model))
     except ValueError as exc:
-        con.print(f"[red]Invalid endpoint[/]: {exc}")
-        return 1
-    if not targets:
-        con.print(
-            "[red]No model endpoint is configured[/]: pass --url and --model, "
-            'or a settings file with "model": {"url": ..., "name": ...}.'
-        )
-        return 1
+        print(f"proactive-ls doctor: invalid endpoint: {exc}", file=sys.stderr)
+        return 2
+
+    local = local_checks(settings)
+    print_local(local, con)
 
     async def check_all() -> list[DoctorReport]:
         return [await run_doctor(ep, role=role) for role, ep in targets]
 
-    reports = asyncio.run(check_all())
+    reports = asyncio.run(check_all()) if targets else []
     for report in reports:
         print_report(report, con)
-    return 0 if all(r.healthy for r in reports) else 1
+    healthy = all(c.status != "fail" for c in local) and all(r.healthy for r in reports)
+    return 0 if healthy else 1
 
 
 def _main(argv: list[str] | None = None) -> int:

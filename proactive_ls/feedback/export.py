@@ -406,6 +406,8 @@ def main_export(
                     _write_rows(rows, f)
                 os.replace(tmp_name, out)
                 tmp_name = None
+    except BrokenPipeError:
+        raise  # the reader closed the pipe (`| head`): the command line stops quietly
     except OSError as exc:
         print(f"proactive-ls export: {exc}", file=sys.stderr)
         return 1

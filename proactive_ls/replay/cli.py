@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from proactive_ls.config import SettingsError, read_settings_file
 from proactive_ls.replay.engine import ReplayResult, replay_file
 from proactive_ls.replay.format import ReplayFormatError
 
@@ -18,7 +19,11 @@ def main_replay(
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False, soft_wrap=True)
-    extra: dict[str, Any] = json.loads(settings_file.read_text()) if settings_file else {}
+    try:
+        extra: dict[str, Any] = read_settings_file(settings_file) if settings_file else {}
+    except SettingsError as exc:
+        print(f"proactive-ls replay: {exc}", file=sys.stderr)
+        return 2
     if judge:
         extra["judge"] = judge
     results: list[ReplayResult] = []
