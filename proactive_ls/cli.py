@@ -1,4 +1,4 @@
-"""The proactive-ls command: serve, demo, replay, bench, export, train-gate, doctor.
+"""The proactive-ls command: serve, demo, replay, bench, export, train-gate, doctor, shell-hook.
 
 Each command parses its options and hands over to the module that does the work. Options with a
 fixed set of values are enums, so that shell completion (``--install-completion``) offers them.
@@ -44,6 +44,12 @@ class ReplayJudge(StrEnum):
     none = "none"
     gate = "gate"
     vllm = "vllm"
+
+
+class HookShell(StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
 
 
 class BenchJudge(StrEnum):
@@ -204,6 +210,14 @@ def doctor(
     from proactive_ls.doctor import main_doctor
 
     raise typer.Exit(main_doctor(settings, url, model))
+
+
+@app.command("shell-hook")
+def shell_hook(shell: Annotated[HookShell, typer.Argument(help="The shell whose rc file sources it.")]) -> None:
+    """Print an rc snippet that reports each command this shell runs to the servers of its workspace."""
+    from proactive_ls.shell_hook.snippets import snippet
+
+    typer.echo(snippet(shell.value, sys.executable), nl=False)
 
 
 @bench_app.command("gate")

@@ -25,6 +25,7 @@ from proactive_ls.lsp import protocol, surfaces
 from proactive_ls.lsp.protocol import MalformedMessage, Route
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
 from proactive_ls.session import Session
+from proactive_ls.shell_hook.listener import ShellHookListener
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class ProactiveServer(LanguageServer):
         self.session: Session | None = None
         self.notify_proposals = False
         self.config_error: str | None = None
+        self.shell_hook: ShellHookListener | None = None
 
     def require_session(self) -> Session:
         if self.session is None:
@@ -136,6 +138,18 @@ class ProactiveServer(LanguageServer):
             await self.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
         except Exception:
             log.warning("the client refused to watch git state files; polling instead")
+
+    async def listen_for_shells(self) -> None:
+        """Shells outside the editor report their commands here (``proactive-ls shell-hook``)."""
+        session = self.require_session()
+        if not self.virtual_clock:  # a replay senses nothing but its inputs
+            self.shell_hook = ShellHookListener(session.roots, session.apply)
+            await self.shell_hook.start()
+
+    async def stop_listening_for_shells(self) -> None:
+        if self.shell_hook is not None:
+            await self.shell_hook.aclose()
+            self.shell_hook = None
 
     # -- out -----------------------------------------------------------------------------------
     async def on_tick(self, result: TickResult) -> None:
@@ -208,9 +222,11 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
             ls.tell(ls.config_error, types.MessageType.Error)
             ls.config_error = None
         await ls.watch_git_files()
+        await ls.listen_for_shells()
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: ProactiveServer, params: Any) -> None:
+        await ls.stop_listening_for_shells()
         if ls.session is not None:
             await ls.session.aclose()
 
@@ -274,7 +290,9 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     @server.command(protocol.COMMAND_STATUS)
     def status(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
-        return ls.require_session().status()
+        hook = ls.shell_hook
+        shells = {"socket": str(hook.path) if hook and hook.path else None, "commands": hook.accepted if hook else 0}
+        return {**ls.require_session().status(), "shellHook": shells}
 
     if virtual_clock:
 
