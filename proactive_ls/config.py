@@ -36,6 +36,11 @@ DEFAULT_EXCLUDE = [
     "secrets.*",
 ]
 
+SYNTAX_ERROR_LANGUAGES = ["python", "go", "javascript", "rust", "java"]
+"""Grammars whose tree-sitter parse of valid real code had errors in at most 1% of files
+(scripts/measure-syntax-misparse.py, figures in docs/evaluation.md). TypeScript (1.3%), TSX
+(25%), C (23-39%) and C++ (67%) are left out by default: their proposals would often be false."""
+
 
 class _Settings(BaseModel):
     model_config = ConfigDict(
@@ -109,6 +114,14 @@ class Settings(_Settings):
     judge_model: ModelEndpoint | None = None
     git_poll_s: float = Field(
         default=2.0, gt=0, description="how often git state files are checked when the client cannot watch them"
+    )
+    syntax_error_languages: list[str] = Field(
+        default_factory=lambda: list(SYNTAX_ERROR_LANGUAGES),
+        description="grammars whose syntax errors are proposed: python go javascript typescript tsx rust java c cpp",
+    )
+    show_unparsed_failures: bool = Field(
+        default=False,
+        description="a failing command whose output no parser understands still offers to show its last lines",
     )
 
     @field_validator("feedback_log", mode="before")

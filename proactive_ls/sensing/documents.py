@@ -26,7 +26,8 @@ from proactive_ls.sensing.mirror import DocumentMirror, EditSpan, Encoding
 from proactive_ls.sensing.paths import display_path
 
 if TYPE_CHECKING:
-    from proactive_ls.sensing.syntax import Definition, SyntaxDocument
+    from proactive_ls.sensing.syntax import Definition, SyntaxDocument, SyntaxIssue
+    from proactive_ls.sensing.syntax.baseline import IntroducedErrors
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class TrackedDocument:
     burst: _Burst | None = None
     reported_error: tuple[str, int, str | None] | None = None
     last_error: tuple[str, int, str | None] | None = None
+    errors: IntroducedErrors | None = None
+    """The errors the document came with (see syntax/baseline.py): only new ones are reported."""
 
 
 def _untrackable(text: str, limit: int) -> str | None:
@@ -99,6 +102,7 @@ class DocumentTracker:
             log.info("not tracking the content of %s: %s", doc.path, reason)
         else:
             self._attach_syntax(doc)
+            self._remember_errors(doc)
         self.docs[uri] = doc
         lines = mirror.lines_of_text if mirror else 0
         return [DocumentOpened(time=now, uri=uri, path=doc.path, language_id=language_id, line_count=lines)]
@@ -119,6 +123,18 @@ class DocumentTracker:
             log.exception("could not parse %s; continuing without structure", doc.path)
             doc.syntax = None
 
+    def _remember_errors(self, doc: TrackedDocument) -> None:
+        if doc.syntax is None or doc.mirror is None:
+            return
+        from proactive_ls.sensing.syntax.baseline import IntroducedErrors
+
+        language = doc.syntax.language
+        doc.errors = IntroducedErrors(language, language in self.settings.syntax_error_languages)
+        try:
+            doc.errors.remember(doc.syntax, doc.mirror)
+        except Exception:
+            log.exception("syntax errors of %s could not be read", doc.path)
+
     def change(self, uri: str, version: int, changes: list[Change], now: float) -> float | None:
         """Apply changes; return the deadline of the document's edit burst."""
         doc = self.docs.get(uri)
@@ -136,6 +152,7 @@ class DocumentTracker:
             if change.start is None and not _untrackable(change.text, self.settings.max_document_bytes):
                 doc.mirror, doc.reason_untracked = DocumentMirror(change.text, self.encoding), None
                 self._attach_syntax(doc)
+                self._remember_errors(doc)
             self._extend_burst(doc, 0, 0, now, deadline)
             return
         if change.start is None or change.end is None:
@@ -250,30 +267,29 @@ class DocumentTracker:
         return events
 
     def _first_syntax_error(self, doc: TrackedDocument) -> tuple[int, int] | None:
-        if doc.syntax is None:
-            return None
+        issues = self._introduced_errors(doc)
+        return (issues[0].line, issues[0].column) if issues else None
+
+    def _introduced_errors(self, doc: TrackedDocument) -> list[SyntaxIssue]:
+        """The document's syntax errors that it did not come with, first first."""
+        if doc.syntax is None or doc.mirror is None or doc.errors is None:
+            return []
         try:
-            issues = doc.syntax.syntax_errors(limit=20)
+            return doc.errors.introduced(doc.syntax, doc.mirror)
         except Exception:
             log.exception("syntax errors of %s could not be read", doc.path)
-            return None
-        if not issues:
-            return None
-        first = issues[0]
-        return (first.line, first.column)
+            return []
 
-    @staticmethod
-    def _error_key(doc: TrackedDocument, issue: tuple[int, int]) -> tuple[str, int, str | None]:
-        assert doc.mirror is not None and doc.syntax is not None
-        issues = doc.syntax.syntax_errors(limit=1)
+    def _error_key(self, doc: TrackedDocument, issue: tuple[int, int]) -> tuple[str, int, str | None]:
+        assert doc.mirror is not None
+        issues = self._introduced_errors(doc)
         return (doc.mirror.line_text(issue[0]).strip(), issue[1], issues[0].missing if issues else None)
 
     def _syntax_event(
         self, doc: TrackedDocument, issue: tuple[int, int], now: float, on_save: bool
     ) -> SyntaxErrorFound:
         doc.reported_error = self._error_key(doc, issue)
-        assert doc.syntax is not None
-        issues = doc.syntax.syntax_errors(limit=20)
+        issues = self._introduced_errors(doc)
         return SyntaxErrorFound(
             time=now,
             uri=doc.uri,
