@@ -3,11 +3,16 @@
 A burst of didChange in one document becomes one DocumentEdited event once the document has
 been quiet for `edit_quiet_ms`. The per-change path only updates the mirror and tells the tree
 what moved; parsing, definitions and syntax errors wait for the end of the burst.
+
+Memory stays bounded: only the documents edited last keep a syntax tree (:data:`TREES_KEPT`;
+the others keep their definitions and are parsed again from the mirror when next edited), and
+a document that grows past `maxDocumentBytes` by its changes is untracked like one opened so.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Position = tuple[int, int]
+
+# Documents that keep their syntax tree: the ones opened or edited last. A tree costs about
+# 40 times its text; a released document is parsed from scratch at the end of its next burst.
+TREES_KEPT = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,7 @@ class TrackedDocument:
     last_error: tuple[str, int, str | None] | None = None
     errors: IntroducedErrors | None = None
     """The errors the document came with (see syntax/baseline.py): only new ones are reported."""
+    size: int = 0  # bytes of the text, kept up to date by the changes
 
 
 def _untrackable(text: str, limit: int) -> str | None:
@@ -92,6 +102,7 @@ class DocumentTracker:
         self.diagnostics = diagnostics
         self.encoding: Encoding = encoding
         self.docs: dict[str, TrackedDocument] = {}
+        self._trees: OrderedDict[str, None] = OrderedDict()  # documents with a tree, last used last
 
     # -- lifecycle -----------------------------------------------------------------------------
     def open(self, uri: str, language_id: str, version: int, text: str, now: float) -> list[EventBase]:
@@ -113,6 +124,7 @@ class DocumentTracker:
         except ImportError:  # pragma: no cover - tree-sitter is a core dependency
             return
         assert doc.mirror is not None
+        doc.size = doc.mirror.byte_length()
         language = language_for(doc.language_id, doc.path)
         if language is None:
             return
@@ -122,6 +134,23 @@ class DocumentTracker:
         except Exception:
             log.exception("could not parse %s; continuing without structure", doc.path)
             doc.syntax = None
+            return
+        self._used(doc)
+
+    def _used(self, doc: TrackedDocument) -> None:
+        """Mark a document's tree as used; release the trees of those least recently used."""
+        self._trees[doc.uri] = None
+        self._trees.move_to_end(doc.uri)
+        while len(self._trees) > TREES_KEPT:
+            uri, _ = self._trees.popitem(last=False)
+            other = self.docs.get(uri)
+            if other is not None and other.syntax is not None and other is not doc:
+                other.syntax.release()
+
+    def _untrack(self, doc: TrackedDocument, reason: str) -> None:
+        log.info("no longer tracking the content of %s: %s", doc.path, reason)
+        doc.mirror, doc.syntax, doc.reason_untracked, doc.size = None, None, reason, 0
+        self._trees.pop(doc.uri, None)
 
     def _remember_errors(self, doc: TrackedDocument) -> None:
         if doc.syntax is None or doc.mirror is None:
@@ -156,12 +185,23 @@ class DocumentTracker:
             self._extend_burst(doc, 0, 0, now, deadline)
             return
         if change.start is None or change.end is None:
+            reason = _untrackable(change.text, self.settings.max_document_bytes)
+            if reason:
+                self._untrack(doc, reason)
+                self._extend_burst(doc, 0, 0, now, deadline)
+                return
             doc.mirror.replace_all(change.text)
+            doc.size = doc.mirror.byte_length()
             if doc.syntax is not None:
                 self._attach_syntax(doc)
             self._extend_burst(doc, 0, max(doc.mirror.line_count - 1, 0), now, deadline)
             return
         span = doc.mirror.apply_change(change.start, change.end, change.text)
+        doc.size += span.new_end_byte - span.old_end_byte
+        if doc.size > self.settings.max_document_bytes:
+            self._untrack(doc, f"larger than {self.settings.max_document_bytes} bytes")
+            self._extend_burst(doc, span.start_line, span.new_end_line, now, deadline)
+            return
         if doc.syntax is not None:
             doc.syntax.edit(span)
         if doc.burst is None:
@@ -200,6 +240,7 @@ class DocumentTracker:
         doc = self.docs.pop(uri, None)
         if doc is None:
             return []
+        self._trees.pop(uri, None)
         events = self._flush(doc, now, persisted_only=True)
         events.append(DocumentClosed(time=now, uri=uri, path=doc.path))
         return events
@@ -234,6 +275,7 @@ class DocumentTracker:
 
             try:
                 doc.syntax.reparse()
+                self._used(doc)
                 after = doc.syntax.definitions()
                 added, removed, renamed = diff_definitions(doc.definitions, after)
                 doc.definitions = after
@@ -275,7 +317,9 @@ class DocumentTracker:
         if doc.syntax is None or doc.mirror is None or doc.errors is None:
             return []
         try:
-            return doc.errors.introduced(doc.syntax, doc.mirror)
+            issues = doc.errors.introduced(doc.syntax, doc.mirror)  # parses a released document again
+            self._used(doc)
+            return issues
         except Exception:
             log.exception("syntax errors of %s could not be read", doc.path)
             return []

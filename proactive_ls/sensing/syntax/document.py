@@ -5,12 +5,17 @@ parse itself waits for the end of an edit burst (:meth:`SyntaxDocument.reparse`)
 every subtree the edits did not touch. From the tree come the definitions (functions, methods,
 classes, ...), found again only where the edits changed something, and the definitions an edit
 falls in; what each node defines is :mod:`~proactive_ls.sensing.syntax.definitions`' business.
+
+Memory: the parse reads one contiguous ``bytes`` copy of the text, never a read callback that
+returns fresh slices (py-tree-sitter 0.26 keeps a reference to every object such a callback
+returns: the whole text leaked per parse). A document not being edited can drop its tree
+(:meth:`SyntaxDocument.release`); the next parse starts from scratch from the mirror.
 """
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Parser, QueryCursor, Tree
@@ -33,8 +38,9 @@ __all__ = ["SyntaxDocument"]
 
 _Entry = tuple[int, list[Definition], list[int]]  # (first line when computed, definitions, depths)
 _SMALL = 4096  # bytes: below this one query finds a subtree's definitions; above it, descend
-_LINE_READS = 64  # read calls served line by line before one copy of the whole text is made
-_CHUNK = 8192  # bytes handed to tree-sitter per call from that copy
+# CPU seconds an incremental parse of a tree with errors may take before it is cancelled and
+# the text parsed from scratch (error recovery over reused subtrees can blow up: Rust, 0.3 s).
+PARSE_TIMEOUT_S = 0.04
 
 
 class _Changes:
@@ -42,27 +48,31 @@ class _Changes:
 
     Lets the next collection of definitions reuse what it found in subtrees no edit touched:
     a clean position p was p - (growth of the ranges before it) in the previous parse.
+    One edit finds the ranges it touches by bisection and shifts only the ranges after it, so
+    the edits of a Replace All (in document order or in reverse) cost O(K log K), not O(K²).
     """
 
     def __init__(self) -> None:
         self.ranges: list[tuple[int, int, int]] = []  # sorted, disjoint (start, end, growth)
+        self._ends: list[int] = []  # their ends, for bisection
 
     def add(self, start: int, old_end: int, new_end: int) -> None:
         growth = new_end - old_end
+        ranges, ends = self.ranges, self._ends
+        i = bisect_left(ends, start)  # the first range that ends at or after the edit's start
+        j = i
+        while j < len(ranges) and ranges[j][0] <= old_end:  # touches or overlaps the replaced text
+            j += 1
         lo, hi, total = start, new_end, growth
-        kept: list[tuple[int, int, int]] = []
-        for r_start, r_end, r_growth in self.ranges:
-            if r_end < start:
-                kept.append((r_start, r_end, r_growth))
-            elif r_start > old_end:
-                kept.append((r_start + growth, r_end + growth, r_growth))
-            else:  # overlaps or touches the replaced text: one range now
-                lo = min(lo, r_start)
-                hi = max(hi, r_end + growth if r_end >= old_end else new_end)
-                total += r_growth
-        kept.append((lo, hi, total))
-        kept.sort()
-        self.ranges = kept
+        for r_start, r_end, r_growth in ranges[i:j]:
+            lo = min(lo, r_start)
+            hi = max(hi, r_end + growth if r_end >= old_end else new_end)
+            total += r_growth
+        after = ranges[j:]
+        if growth and after:
+            after = [(r_start + growth, r_end + growth, r_growth) for r_start, r_end, r_growth in after]
+        ranges[i:] = [(lo, hi, total), *after]
+        ends[i:] = [r_end for _, r_end, _ in ranges[i:]]
 
 
 @dataclass
@@ -85,7 +95,8 @@ class SyntaxDocument:
         self._parser = Parser(load_language(language))
         self._positions = Positions(mirror)
         self._maker = DefinitionMaker(language, self._positions)
-        self._tree: Tree = self._parse(None)
+        self._line_bytes: dict[tuple[str, int], bytes] = {}
+        self._tree: Tree | None = self._parse(None)
         self._changes = _Changes()
         self._cache: dict[tuple[object, ...], _Entry] = {}
         self._definitions: list[Definition] = []
@@ -96,46 +107,83 @@ class SyntaxDocument:
 
     @property
     def tree(self) -> Tree:
+        """The tree of the last parse (parsed again from the mirror if it was released)."""
+        if self._tree is None:
+            self._tree = self._parse(None)
         return self._tree
 
-    def _reader(self) -> Callable[[int, tuple[int, int]], bytes]:
-        """The read callback of one parse.
+    @property
+    def has_tree(self) -> bool:
+        return self._tree is not None
 
-        It reads the mirror's lines (by point while tree-sitter's rows agree with them, else by
-        byte offset). Some grammars (JavaScript, ...) ask again at every reused statement; past
-        a few dozen calls one encoded copy of the text is cheaper than more line lookups.
-        """
-        mirror, lines, by_point = self.mirror, self.mirror.lines, not self._positions.lone_cr
-        calls = 0
-        data: bytes | None = None
-
-        def read(byte_offset: int, point: tuple[int, int]) -> bytes:
-            nonlocal calls, data
-            if data is not None:
-                return data[byte_offset : byte_offset + _CHUNK]
-            calls += 1
-            if calls > _LINE_READS:
-                data = mirror.text.encode("utf-8")
-                return data[byte_offset : byte_offset + _CHUNK]
-            if by_point:
-                row, column = point
-                if row < len(lines):
-                    line = lines[row].encode("utf-8")
-                    if column < len(line):
-                        return line[column:]
-            return mirror.read_bytes(byte_offset, point)
-
-        return read
+    def release(self) -> None:
+        """Drop the tree and the definitions' caches (a document not being edited); the
+        definitions stay. The next :meth:`reparse` parses from scratch."""
+        self._tree = None
+        self._cache = {}
+        self._chunk_starts, self._chunk_rows = [], []
+        self._changes = _Changes()
 
     def _parse(self, old: Tree | None) -> Tree:
-        read = self._reader()
-        tree = self._parser.parse(read, old) if old is not None else self._parser.parse(read)
-        if tree is None:  # pragma: no cover - only with a timeout or a cancelled parse
-            raise RuntimeError("tree-sitter did not finish parsing")
+        """Parse the mirror's text, reusing `old` (already edited) when given.
+
+        An incremental parse of a tree with errors runs under :data:`PARSE_TIMEOUT_S` of CPU
+        time; past it the parse is cancelled and done from scratch, which error recovery over
+        reused subtrees cannot slow down. Only that parse reads through a callback (the only
+        way py-tree-sitter offers a progress callback), and the callback hands out one ``bytes``
+        object per unchanged line, kept between parses, so the objects py-tree-sitter keeps
+        referenced are lines that already exist, not a copy of the text per parse.
+        """
+        if old is not None and old.root_node.has_error and not self._positions.lone_cr:
+            tree = self._parse_with_timeout(old)
+            if tree is not None:
+                return tree
+        data = self.mirror.text.encode("utf-8")
+        return self._parser.parse(data, old) if old is not None else self._parser.parse(data)
+
+    def _parse_with_timeout(self, old: Tree) -> Tree | None:
+        lines = self.mirror.lines
+        cache = self._line_bytes
+        if len(cache) > 2 * len(lines) + 1024:  # lines edited away: forget them (rare)
+            cache.clear()
+        empty = b""
+
+        def read(byte_offset: int, point: tuple[int, int]) -> bytes:
+            row, column = point
+            if row >= len(lines):
+                return empty
+            line = lines[row]
+            key = (line, column)
+            chunk = cache.get(key)
+            if chunk is None:
+                encoded = cache.get((line, 0))
+                if encoded is None:
+                    encoded = cache[(line, 0)] = line.encode("utf-8")
+                chunk = encoded[column:] if column else encoded
+                if not chunk:  # pragma: no cover - a point past its line: read by offset
+                    return self.mirror.read_bytes(byte_offset, point)
+                cache[key] = chunk
+            return chunk
+
+        deadline = time.thread_time() + PARSE_TIMEOUT_S
+
+        def progress(_offset: int, _has_error: bool) -> bool:
+            return time.thread_time() > deadline  # True cancels the parse
+
+        try:
+            tree = self._parser.parse(read, old, progress_callback=progress)
+        except ValueError:  # "Parsing failed": the progress callback cancelled it
+            tree = None
+        self._parser.reset()  # a cancelled parse must not resume from where it stopped
         return tree
 
     def edit(self, span: EditSpan) -> None:
         """Tell the tree what one applied change moved; the parse waits for :meth:`reparse`."""
+        if not self._positions.lone_cr:
+            lines = self.mirror.lines
+            self._positions.lone_cr = has_lone_cr(lines[max(span.start_line - 1, 0) : span.new_end_line + 2])
+        if self._tree is None:  # released: the next parse starts from scratch anyway
+            return
         self._tree.edit(
             span.start_byte,
             span.old_end_byte,
@@ -145,13 +193,14 @@ class SyntaxDocument:
             span.new_end_point,
         )
         self._changes.add(span.start_byte, span.old_end_byte, span.new_end_byte)
-        if not self._positions.lone_cr:
-            lines = self.mirror.lines
-            self._positions.lone_cr = has_lone_cr(lines[max(span.start_line - 1, 0) : span.new_end_line + 2])
 
     def reparse(self) -> None:
         """Parse again, reusing the edited old tree; then update the definitions."""
-        if self._positions.lone_cr and not has_lone_cr(self.mirror.lines):
+        if self._tree is None:
+            self._positions.lone_cr = has_lone_cr(self.mirror.lines)
+            self._tree = self._parse(None)
+            dirty = None
+        elif self._positions.lone_cr and not has_lone_cr(self.mirror.lines):
             # The last lone CR is gone, but the tree's points were kept in the mirror's rows;
             # one parse from scratch brings them back to tree-sitter's (rare: classic Mac files).
             self._positions.lone_cr = False
@@ -192,7 +241,7 @@ class SyntaxDocument:
         self._cache = {}
         self._cursor = QueryCursor(definition_query(self.language))
         found = _Found()
-        root = self._tree.root_node
+        root = self.tree.root_node
         if dirty is None:
             for child in root.children:
                 self._top(child, root, found)
@@ -382,7 +431,7 @@ class SyntaxDocument:
     # -- errors --------------------------------------------------------------------------------
     def syntax_errors(self, limit: int = 20) -> list[SyntaxIssue]:
         """ERROR and MISSING nodes in document order; only subtrees that contain one are visited."""
-        return find_syntax_errors(self._tree, self._positions, limit)
+        return find_syntax_errors(self.tree, self._positions, limit)
 
 
 def _parent_within(ancestor: Node, node: Node) -> Node | None:
