@@ -27,6 +27,7 @@ from proactive_ls.events import (
 )
 from proactive_ls.sensing.paths import path_to_uri
 from proactive_ls.sensing.redaction import Redactor, redact_text
+from proactive_ls.sensing.redaction.gitignore import STAMP_TTL_S, GitignoreCache
 from tests.test_git_state import _isolated_git, commit, git, make_repo, write  # noqa: F401  (fixture reused)
 
 # Secrets are generated, never written literally: nothing here is a real credential.
@@ -328,9 +329,17 @@ def test_gitignored_files_are_excluded(tmp_path: Path) -> None:
     ]
     assert redactor.is_excluded_many(paths) == [True, True, True, True, False, False, False, False]
     assert redactor.is_excluded(path_to_uri(repo / "debug.log"))
-    # Cached, and invalidated when an ignore file changes.
+    # Cached, and invalidated when an ignore file changes: its mtime is looked at again once
+    # STAMP_TTL_S has passed (on the cache's clock, here a hand-moved one).
+    now = [0.0]
+    cache = GitignoreCache(clock=lambda: now[0])
+    other = [(0, repo / "sub" / "other.json")]
+    assert cache.ignored(other) == [(0, False)]
     write(repo / "sub" / ".gitignore", "cache.json\nother.json\n")
-    assert redactor.is_excluded(repo / "sub" / "other.json")
+    assert cache.ignored(other) == [(0, False)]  # within the TTL: no stat, the cached answer
+    now[0] += STAMP_TTL_S
+    assert cache.ignored(other) == [(0, True)]
+    cache.close()
     assert not Redactor(roots=[repo], respect_gitignore=False).is_excluded(repo / "debug.log")
     # Outside any repository only the globs apply.
     plain = tmp_path / "plain"
