@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, assert_never
 
 from proactive_ls import __version__
 from proactive_ls.config import Settings
 from proactive_ls.engine import Engine, TickResult, UnknownProposal
+from proactive_ls.engine.background import BackgroundSource
 from proactive_ls.engine.driver import Driver, OnTick, Stepper, VirtualClock, WallClock
 from proactive_ls.events import EventAdapter, EventBase, TerminalCommand
 from proactive_ls.feedback.log import FeedbackLog
@@ -98,23 +98,16 @@ def build_redactor(settings: Settings, roots: list[Path]) -> Redactor:
     )
 
 
-@dataclass
-class GitSource:
-    """Polls one repository's state files at a low rate (or when the client says they changed)."""
+class GitSource(BackgroundSource):
+    """Polls one repository's state files at a low rate (or when the client says they changed),
+    in a worker thread: the engine never waits for a snapshot (engine/background.py)."""
 
-    watcher: Any  # sensing.git_state.GitWatcher, imported lazily with GitPython
-    interval: float
-    next_at: float = 0.0
-    forced: bool = field(default=False)
+    def __init__(self, watcher: Any, interval: float, wake: Callable[[], None] | None = None) -> None:
+        self.watcher = watcher  # sensing.git_state.GitWatcher, imported lazily with GitPython
+        super().__init__(self._poll, interval, wake)
 
-    def next_deadline(self) -> float | None:
-        return self.next_at
-
-    async def flush_due(self, now: float) -> list[EventBase]:
-        self.next_at = now + self.interval
-        method = self.watcher.check if self.forced else self.watcher.poll
-        self.forced = False
-        events: list[EventBase] = await asyncio.to_thread(method, now)
+    def _poll(self, now: float, forced: bool) -> list[EventBase]:
+        events: list[EventBase] = (self.watcher.check if forced else self.watcher.poll)(now)
         return events
 
 
@@ -164,7 +157,7 @@ class Session:
             interval = self.settings.git_poll_s * (15 if watched_by_client else 1)
             for root in self.roots:
                 for repo in find_repositories(root):
-                    self.git.append(GitSource(GitWatcher(repo), interval))
+                    self.git.append(GitSource(GitWatcher(repo), interval, wake=self.driver.poke))
             self.stepper.sources.extend(self.git)
         self.driver.start()
 
@@ -177,8 +170,7 @@ class Session:
     def git_files_changed(self) -> None:
         now = self.clock()
         for source in self.git:
-            source.forced = True
-            source.next_at = now
+            source.request(now)
         self.driver.poke(now)
 
     def reconfigure(self, settings: Settings) -> None:
@@ -338,6 +330,7 @@ class Session:
         await self.driver.aclose()
         await self.engine.aclose()
         for source in self.git:
+            await source.aclose()
             source.watcher.close()  # ends GitPython's helper processes
 
 
