@@ -245,7 +245,9 @@ class Session:
             cwd=item.cwd,
             exit_code=item.exit_code,
             duration_ms=item.duration_ms,
-            failure=parse_failure(item.command_line, clean, item.exit_code, item.cwd),
+            failure=parse_failure(
+                item.command_line, clean, item.exit_code, item.cwd, unparsed=self.settings.show_unparsed_failures
+            ),
             output_tail=clean[-OUTPUT_TAIL_CHARS:],
         )
 

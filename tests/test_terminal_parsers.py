@@ -292,10 +292,18 @@ CASES: dict[str, Expect] = {
     ),
     "mypy/pretty_color": Expect(
         "mypy",
-        'Argument "age" to "User" has incompatible type "str"; expected "int"',
+        'Argument "age" to "User" has incompatible type "str"; expected "int" [arg-type]',  # wrapped
         2,
         "src/models.py",
         11,
+    ),
+    "mypy/pretty_config_wrapped": Expect(
+        "mypy",
+        'Value expression in dictionary comprehension has incompatible type "str"; expected type "Item" [misc]',
+        2,
+        "src/inventory.py",
+        13,
+        locations=2,
     ),
     "mypy/missing_file": Expect("mypy", "Cannot read file: No such file or directory", 1, None, None),
     "mypy/many_errors": Expect(
@@ -512,6 +520,99 @@ CASES: dict[str, Expect] = {
         16,
     ),
     "node/thrown": Expect("node", "RangeError: port 80 is reserved", 1, "/tmp/nodeproj/thrower.js", 3, 11),
+    # node --test, Jest, Vitest: the innermost frame in the user's code of each failed test
+    "node/test_runner": Expect(
+        "node",
+        "drops trailing punctuation",
+        2,
+        "/tmp/nodet/test/slug.test.js",
+        11,
+        10,
+        locations=2,
+        summary="2 tests failed in 2 files (first: drops trailing punctuation: Expected values to be strictly equal:)",
+    ),
+    "node/test_runner_npm": Expect("node", "drops trailing punctuation", 2, "/tmp/nodet/test/slug.test.js", 11, 10),
+    "node/test_runner_spec_pty": Expect(
+        "node", "drops trailing punctuation", 2, "/tmp/nodet/test/slug.test.js", 11, 10, locations=2
+    ),
+    "jest/fail": Expect(
+        "jest",
+        "slugify › drops trailing punctuation",
+        2,
+        "__tests__/slug.test.js",
+        9,
+        38,
+        locations=2,
+        summary="2 tests failed in 2 files "
+        "(first: slugify › drops trailing punctuation: expect(received).toBe(expected) // Object.is equality)",
+    ),
+    "jest/fail_pty": Expect("jest", "slugify › drops trailing punctuation", 2, "__tests__/slug.test.js", 9, 38),
+    "vitest/fail": Expect(
+        "vitest",
+        "test/slug.test.js > slugify > drops trailing punctuation",
+        2,
+        "test/slug.test.js",
+        10,
+        38,
+        locations=2,
+    ),
+    "vitest/fail_pty": Expect(
+        "vitest", "test/slug.test.js > slugify > drops trailing punctuation", 2, "test/slug.test.js", 10, 38
+    ),
+    # Maven: javac errors, Surefire failures (a frame's class gives the package directory)
+    "maven/compile_error": Expect(
+        "maven",
+        "cannot find symbol",
+        1,
+        "/tmp/mvnc/src/main/java/com/example/words/Words.java",
+        7,
+        28,
+        summary="the build failed with 1 compile error in 'src/main/java/com/example/words/Words.java' "
+        "(at line 7: cannot find symbol)",
+    ),
+    "maven/test_failures": Expect(
+        "maven",
+        "WordsTest.countsWords",
+        2,
+        "com/example/words/WordsTest.java",
+        10,
+        locations=2,
+        summary="2 tests failed (first: WordsTest.countsWords: "
+        "org.opentest4j.AssertionFailedError: expected: <2> but was: <4>)",
+    ),
+    # ruff, flake8
+    "ruff/check": Expect(
+        "ruff",
+        "F401 `os` imported but unused",
+        3,
+        "calc/core.py",
+        1,
+        8,
+        locations=3,
+        summary="ruff found 3 problems in 2 files (first in 'calc/core.py' line 1: F401 `os` imported but unused)",
+    ),
+    "ruff/check_concise": Expect("ruff", "F401 `os` imported but unused", 3, "calc/core.py", 1, 8, locations=3),
+    "flake8/errors": Expect("flake8", "F401 'os' imported but unused", 6, "calc/core.py", 1, 1, locations=6),
+    # pytest-xdist: workers' reports read like pytest's
+    "pytest/xdist": Expect("pytest", "tests/test_more.py::test_add_negative", 3, "tests/test_more.py", 5, locations=3),
+    "pytest/xdist_rootdir": Expect("pytest", "test_more.py::test_add_negative", 3, "test_more.py", 5, locations=3),
+    # go from the module root: a test's file is relative to its package directory
+    "go/test_subpackage": Expect("go", "TestCount", 1, "words_test.go", 15),  # no go.mod here: see test_go_paths
+    "go/test_in_package_dir": Expect("go", "TestCount", 1, "words_test.go", 15),
+    "go/vet_typecheck": Expect(
+        "go",
+        "undeclared name: undefinedHelper",
+        1,
+        "words/extra.go",
+        8,
+        14,
+        summary="go vet found 1 problem in 'words/extra.go' (at line 8: undeclared name: undefinedHelper)",
+    ),
+    "go/vet_printf_subpackage": Expect("go", "fmt.Printf call needs 1 arg but has 2 args", 1, "words/extra.go", 7, 2),
+    # cargo: the warnings after an error are not failures
+    "cargo/build_warnings_and_error": Expect(
+        "cargo", "error[E0382]: borrow of moved value: `s`", 1, "src/main.rs", 5, 23, locations=1
+    ),
 }
 
 SUCCEEDED = [
@@ -531,6 +632,12 @@ SUCCEEDED = [
     "cargo/build_success",
     "gcc/warnings_only",
     "javac/success",
+    "cargo/build_warnings_only",  # warnings alone never fail a build
+    "ruff/success",
+    "flake8/success",
+    "node/test_runner_success",
+    "jest/success",
+    "vitest/success",
 ]
 
 

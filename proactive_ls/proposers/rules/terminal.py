@@ -8,7 +8,10 @@ from proactive_ls.events import TerminalCommand
 from proactive_ls.proposals import Anchor, OpenLocation, Range, ShowMarkdown, Suggestion
 from proactive_ls.proposers.base import ProposalContext
 from proactive_ls.proposers.rules import Rule
-from proactive_ls.sensing.paths import path_to_uri, resolve_location
+from proactive_ls.sensing.paths import path_to_uri
+from proactive_ls.sensing.terminal import UNPARSED
+from proactive_ls.sensing.terminal.locate import locate, symbols_of
+from proactive_ls.sensing.terminal.text import clip
 
 
 def _short(title: str) -> str:
@@ -23,8 +26,9 @@ def failed_command(ctx: ProposalContext) -> Suggestion | None:
         return None
     failure = latest.failure
     roots = [Path(r) for r in ctx.workspace_roots]
+    symbols = symbols_of(failure.title)
     for location in ([failure.location] if failure.location else []) + failure.locations:
-        found = resolve_location(location.path, latest.cwd, roots)
+        found = locate(location.path, latest.cwd, roots, latest.command_line, symbols)
         if found is None:
             continue
         line = location.line - 1
@@ -43,6 +47,18 @@ def failed_command(ctx: ProposalContext) -> Suggestion | None:
         )
     # The tool named no file we can open: show what it said instead.
     tail = latest.output_tail.strip()
+    if failure.tool == UNPARSED:  # no parser understood it; the user asked for these (a setting)
+        last = "\n".join(tail.splitlines()[-40:])
+        return Suggestion(
+            task=f"Look at the last lines of the failed command `{clip(latest.command_line, 60)}`",
+            message=f"'{latest.command_line}' failed ({failure.title}). Show its last lines?",
+            purpose="The user ran a command that failed; its output is in no format we read.",
+            operation=ShowMarkdown(
+                title=f"{clip(latest.command_line, 60)}: {failure.title}",
+                markdown=f"# The command failed ({failure.title})\n\n```\n$ {latest.command_line}\n{last}\n```\n",
+            ),
+            key=f"terminal:{UNPARSED}:{latest.command_line}",
+        )
     return Suggestion(
         task=f"Look at the failure of `{failure.title}`",
         message=f"'{latest.command_line}' failed: {failure.title}. Show the output?",
