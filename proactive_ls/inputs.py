@@ -12,10 +12,13 @@ its time. :meth:`resolved` turns the second kind into the first.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic.alias_generators import to_camel
 
 from proactive_ls.sensing.diagnostics import LspDiagnostic, LspRange
@@ -23,6 +26,50 @@ from proactive_ls.sensing.documents import Change
 from proactive_ls.sensing.paths import path_to_uri
 
 MAX_OUTPUT_CHARS = 64 * 1024  # editors send at most this much of a command's output; the rest is cut
+MAX_STRING_CHARS = 8 * 1024 * 1024  # one string of a message (a whole document's text at most)
+MAX_EVENT_CHARS = 64 * 1024  # a ready-made event, as JSON
+TIME_WINDOW_S = 24 * 3600.0  # an event's own time may be this far from the session's clock
+MAX_DURATION_MS = 30 * 24 * 3600 * 1000
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: a lone UTF-16 surrogate (JSON allows ``"\\udc80"``) becomes U+FFFD,
+    which keeps every position (one UTF-16 unit for one) and can be encoded, written and sent."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def clean_json(value: Any, depth: int = 0) -> Any:
+    """Plain JSON params with every string made valid Unicode; raises ValueError for one too long or
+    nested too deep (a message is bounded at the edge, before anything looks at it)."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_CHARS:
+            raise ValueError(f"a string of {len(value)} characters is longer than {MAX_STRING_CHARS}")
+        return clean_text(value)
+    if depth > 32:
+        raise ValueError("nested deeper than 32 levels")
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v, depth + 1) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    return value
+
+
+def check_event_time(time: Any, now: float) -> None:
+    """An event's own time must be a finite number within :data:`TIME_WINDOW_S` of the clock."""
+    if isinstance(time, bool) or not isinstance(time, int | float):
+        raise ValueError("an event's 'time' must be a number (unix seconds)")
+    if not math.isfinite(time) or abs(time - now) > TIME_WINDOW_S:
+        raise ValueError(f"an event's 'time' ({time!r}) must be within a day of now")
 
 
 class _Input(BaseModel):
@@ -110,9 +157,9 @@ class TerminalInput(_Input):
     action: Literal["terminal"] = "terminal"
     command_line: str = Field(max_length=10_000)
     cwd: str | None = Field(default=None, description="relative to the workspace in a replay file")
-    exit_code: int | None = None
+    exit_code: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
     output: str = ""
-    duration_ms: int | None = Field(default=None, ge=0)
+    duration_ms: int | None = Field(default=None, ge=0, le=MAX_DURATION_MS)
 
     def resolved(self, workspace: Path) -> Self:
         cwd = str((workspace / self.cwd).resolve()) if self.cwd else str(workspace)
@@ -135,6 +182,13 @@ class EventInput(_Input):
     action: Literal["event"] = "event"
     event: dict[str, Any]
 
+    @field_validator("event")
+    @classmethod
+    def _bounded(cls, event: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(event, default=str)) > MAX_EVENT_CHARS:
+            raise ValueError(f"an event is at most {MAX_EVENT_CHARS} characters of JSON")
+        return event
+
     def resolved(self, workspace: Path) -> Self:
         # The input's time is the event's time: the session stamps it when the event has none.
         return self.model_copy(update={"event": {k: v for k, v in self.event.items() if k != "time"}})
@@ -156,6 +210,12 @@ INPUT_TYPES: tuple[type[_Input], ...] = (
 )
 
 __all__ = [
+    "MAX_EVENT_CHARS",
+    "MAX_STRING_CHARS",
+    "TIME_WINDOW_S",
+    "check_event_time",
+    "clean_json",
+    "clean_text",
     "ChangeInput",
     "CloseInput",
     "DiagnosticsInput",

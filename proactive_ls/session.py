@@ -30,6 +30,7 @@ from proactive_ls.inputs import (
     OpenInput,
     SaveInput,
     TerminalInput,
+    check_event_time,
 )
 from proactive_ls.judges.base import AcceptAll, Judge
 from proactive_ls.proposals import ApplyEdit, ModelTask, OpenLocation, Proposal, ShowMarkdown
@@ -230,6 +231,8 @@ class Session:
                 if event is not None:
                     self._observe([event], now)
             case EventInput():
+                if "time" in item.event:
+                    check_event_time(item.event["time"], now)
                 self._observe([EventAdapter.validate_python({"time": now, **item.event})], now)
 
     def _observe(self, events: list[EventBase], now: float) -> None:

@@ -77,7 +77,7 @@ only. No answer leaves it pending until it is recorded as ignored.
 | `{accept}` | `[id]` | `{{"id", "outcome": "accepted", "operation", "applied"}}` once the operation was sent and the record is on disk (a carry-out that failed is recorded with its reason in `detail`) |
 | `{reject}` | `[id]` | `{{"id", "outcome": "rejected"}}` |
 | `{snooze}` | `[minutes]` (default {snooze_default}, at most {snooze_max}) | the status; pending proposals are recorded as `snoozed` |
-| `{status}` | `[]` | `{{"pending", "proposed", "accepted", "rejected", "ignored", "snoozed", "filtered", "events", "triggers", "lastDecision", "snoozedUntil", "proposer", "judge", "feedbackLog", "sessionId", "version", "documents", "shellHook"}}` (`shellHook`: `{{"socket", "commands"}}`, see shell-hook.md) |
+| `{status}` | `[]` | `{{"pending", "proposed", "accepted", "rejected", "ignored", "snoozed", "filtered", "events", "triggers", "dropped", "lastDecision", "snoozedUntil", "proposer", "judge", "feedbackLog", "sessionId", "version", "documents", "shellHook"}}` (`shellHook`: `{{"socket", "commands"}}`, see shell-hook.md) |
 
 An unknown or already answered id is an `InvalidParams` error.
 

@@ -49,6 +49,7 @@ class Counts:
     filtered: int = 0
     events: int = 0
     triggers: int = 0
+    dropped: int = 0  # events or questions dropped by a contained failure
 
 
 class Engine:
@@ -76,6 +77,7 @@ class Engine:
         self._trigger_at: float | None = None
         self._inflight: asyncio.Task[Any] | None = None
         self.last_decision = "none yet"
+        self._failures_logged: set[tuple[str, str]] = set()
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
@@ -86,11 +88,16 @@ class Engine:
     # -- events --------------------------------------------------------------------------------
     def observe(self, event: EventBase, now: float) -> None:
         """Add an event to the history (redacted first) and restart the quiet period."""
-        if self.redact is not None:
-            redacted = self.redact(event)
-            if redacted is None:
-                return
-            event = redacted
+        try:
+            if self.redact is not None:
+                redacted = self.redact(event)
+                if redacted is None:
+                    return
+                event = redacted
+            render_history([event])  # an event that cannot be shown to a proposer must not poison the history
+        except Exception as exc:
+            self._failed("an event could not be used and was dropped", exc)
+            return
         self.history.add(event)
         self.counts.events += 1
         self._trigger_at = now + self.settings.quiet_period_ms / 1000
@@ -112,10 +119,25 @@ class Engine:
                 result.resolved.append((proposal, "ignored"))
         if self._trigger_at is not None and now >= self._trigger_at:
             self._trigger_at = None
-            made = await self._ask(now, result)
+            try:
+                made = await self._ask(now, result)
+            except Exception as exc:  # contained: this question is dropped, the next events ask again
+                self._failed("asking for a proposal failed", exc)
+                self.last_decision = f"failed: {exc.__class__.__name__}"
+                made = None
             if made is not None:
                 result.proposals.append(made)
         return result
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """Log a contained failure once per kind (with its traceback), then only count it."""
+        self.counts.dropped += 1
+        kind = (what, exc.__class__.__name__)
+        if kind in self._failures_logged:
+            log.debug("%s: %s", what, exc)
+            return
+        self._failures_logged.add(kind)
+        log.error("%s (further ones are only counted): %s", what, exc, exc_info=exc)
 
     async def _ask(self, now: float, result: TickResult) -> Proposal | None:
         new_events = self.history.take_unseen()
@@ -260,6 +282,7 @@ class Engine:
             "filtered": c.filtered,
             "events": c.events,
             "triggers": c.triggers,
+            "dropped": c.dropped,
             "lastDecision": self.last_decision,
             "snoozedUntil": self.policy.snoozed_until(now),
             "proposer": self.proposer.name,

@@ -25,6 +25,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
 from proactive_ls.inputs import (
+    MAX_DURATION_MS,
     ChangeInput,
     CloseInput,
     DiagnosticsInput,
@@ -33,6 +34,8 @@ from proactive_ls.inputs import (
     OpenInput,
     SaveInput,
     TerminalInput,
+    clean_json,
+    clean_text,
 )
 from proactive_ls.sensing.diagnostics import LspDiagnostic, LspRange
 from proactive_ls.sensing.mirror import Encoding
@@ -67,9 +70,9 @@ class TerminalCommandParams(_Wire):
 
     command_line: str = Field(max_length=10_000, description="the command as typed (required)")
     cwd: str | None = Field(default=None, description="the folder it ran in")
-    exit_code: int | None = Field(default=None, description="its exit status")
+    exit_code: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1, description="its exit status")
     output: str = Field(default="", description="the last ≤64 KiB it printed, ANSI colours allowed")
-    duration_ms: int | None = Field(default=None, ge=0, description="how long it ran")
+    duration_ms: int | None = Field(default=None, ge=0, le=MAX_DURATION_MS, description="how long it ran")
 
 
 class DiagnosticsParams(_Wire):
@@ -214,7 +217,7 @@ class Route(Generic[P, I]):
         """
         try:
             if not isinstance(params, self.params_type):
-                params = _structure(params, self.params_type)
+                params = _structure(clean_json(params), self.params_type)
             return self.inward(params)
         except (ValidationError, ValueError, TypeError, KeyError, cattrs.BaseValidationError) as exc:
             raise MalformedMessage(self.method, describe_problem(exc)) from None
@@ -257,11 +260,11 @@ def _change_in(p: types.DidChangeTextDocumentParams) -> ChangeInput:
                 "start": {"line": start.line, "character": start.character},
                 "end": {"line": end.line, "character": end.character},
             }
-            changes.append({"range": rng, "text": c.text})
+            changes.append({"range": rng, "text": clean_text(c.text)})
         else:
-            changes.append({"text": c.text})
+            changes.append({"text": clean_text(c.text)})
     return ChangeInput.model_validate(
-        {"uri": p.text_document.uri, "version": p.text_document.version, "changes": changes}
+        {"uri": clean_text(p.text_document.uri), "version": p.text_document.version, "changes": changes}
     )
 
 
@@ -278,7 +281,9 @@ def _change_out(item: ChangeInput) -> types.DidChangeTextDocumentParams:
 
 def _open_in(p: types.DidOpenTextDocumentParams) -> OpenInput:
     d = p.text_document
-    return OpenInput(uri=d.uri, language_id=d.language_id, version=d.version, text=d.text)
+    return OpenInput(
+        uri=clean_text(d.uri), language_id=clean_text(d.language_id), version=d.version, text=clean_text(d.text)
+    )
 
 
 def _open_out(item: OpenInput) -> types.DidOpenTextDocumentParams:
@@ -318,14 +323,14 @@ SAVE: Route[types.DidSaveTextDocumentParams, SaveInput] = Route(
     types.TEXT_DOCUMENT_DID_SAVE,
     types.DidSaveTextDocumentParams,
     SaveInput,
-    lambda p: SaveInput(uri=p.text_document.uri, text=p.text),
+    lambda p: SaveInput(uri=clean_text(p.text_document.uri), text=None if p.text is None else clean_text(p.text)),
     lambda item: types.DidSaveTextDocumentParams(text_document=_document(item), text=item.text),
 )
 CLOSE: Route[types.DidCloseTextDocumentParams, CloseInput] = Route(
     types.TEXT_DOCUMENT_DID_CLOSE,
     types.DidCloseTextDocumentParams,
     CloseInput,
-    lambda p: CloseInput(uri=p.text_document.uri),
+    lambda p: CloseInput(uri=clean_text(p.text_document.uri)),
     lambda item: types.DidCloseTextDocumentParams(text_document=_document(item)),
 )
 TERMINAL: Route[TerminalCommandParams, TerminalInput] = Route(

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Generator
+from dataclasses import dataclass
 from typing import Any, Literal
 
+import cattrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -32,11 +34,50 @@ log = logging.getLogger(__name__)
 Handlers = Generator[Any, None, None]
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """A message whose params did not fit its method: a request gets InvalidParams, a notification
+    is reported to the user; nothing else happens (pygls would answer nothing)."""
+
+    data: dict[str, Any]
+    problem: str
+
+
 class ProactiveProtocol(LanguageServerProtocol):
     """Skips pygls's own document store: it rebuilds the whole text on every change.
 
-    The session keeps an O(edit) mirror of each document instead.
+    The session keeps an O(edit) mirror of each document instead. Every request gets an answer:
+    one whose params do not fit gets InvalidParams, and no error carries a traceback to the client.
     """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            cause = exc.__cause__
+            if isinstance(cause, cattrs.BaseValidationError):
+                problem = "; ".join(cattrs.transform_error(cause)[:3])
+            else:
+                problem = protocol.describe_problem(cause if isinstance(cause, Exception) else exc)
+            return _Unreadable(data, problem)
+
+    def handle_message(self, message: Any) -> None:
+        if not isinstance(message, _Unreadable):
+            super().handle_message(message)
+            return
+        method = str(message.data.get("method", ""))
+        if "id" in message.data and method:
+            error = JsonRpcInvalidParams(f"invalid params for {method}: {message.problem}")
+            self._send_response(message.data["id"], None, error.to_response_error())
+        elif method:
+            tell = getattr(self._server, "tell", None)
+            if tell is not None:
+                tell(f"proactive-ls ignored a malformed {method}: {message.problem}")
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: types.ResponseError | None = None) -> None:
+        if error is not None and error.data is not None:
+            error = types.ResponseError(code=error.code, message=error.message)  # the traceback stays in the log
+        super()._send_response(msg_id, result, error)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Handlers:
