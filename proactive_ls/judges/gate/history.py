@@ -6,6 +6,7 @@ alike; this is where both become one shape, so the features need not care where 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +63,16 @@ class History:
     tokens: list[set[str]]
 
 
+@functools.lru_cache(maxsize=4096)
+def _sentence_words(sentence: str) -> frozenset[str]:
+    """The words of a step's sentence, computed once per sentence: a step is scored again at
+    every decision while it stays among the latest :data:`MAX_HISTORY` (20 times over)."""
+    return frozenset(words(sentence))
+
+
+_sentence_kinds = functools.lru_cache(maxsize=4096)(sentence_kinds)
+
+
 def _norm_observation(obs: dict[str, Any]) -> tuple[str, Any]:
     event = obs.get("event", obs.get("Event", ""))
     time = obs.get("time", obs.get("Time"))
@@ -82,6 +93,6 @@ def read_history(observations: Sequence[dict[str, Any]], events: Sequence[EventB
         kinds = [event_kinds(e) for e in events]
         times = [float(e.time) for e in events]
     else:
-        kinds = [sentence_kinds(s) for s in sentences]
+        kinds = [_sentence_kinds(s) for s in sentences]
         times = [parse_time(t) for _, t in pairs]
-    return History(sentences, kinds, times, [set(words(s)) for s in sentences])
+    return History(sentences, kinds, times, [set(_sentence_words(s)) for s in sentences])

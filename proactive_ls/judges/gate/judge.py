@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from proactive_ls.events import render_history
+from proactive_ls.judges.gate.history import MAX_HISTORY
 from proactive_ls.judges.gate.model import Gate
 from proactive_ls.proposals import Suggestion, Verdict
 
@@ -63,9 +65,10 @@ class GateJudge:
         return len(self._rejections)
 
     def score(self, ctx: ProposalContext, task: str | None) -> float:
-        return self.gate.score(
-            ctx.observations(), task, list(ctx.history), recent_rejections=self.recent_rejections(ctx.now)
-        )
+        # Only the latest steps are scored: rendering the whole history first (a date format per
+        # event) cost more than the score itself.
+        events = list(ctx.history)[-MAX_HISTORY:]
+        return self.gate.score(render_history(events), task, events, recent_rejections=self.recent_rejections(ctx.now))
 
     async def judge(self, ctx: ProposalContext, suggestion: Suggestion) -> Verdict:
         s = self.score(ctx, suggestion.task)

@@ -6,6 +6,7 @@ and stem words the same way, or a task would never overlap the events it speaks 
 
 from __future__ import annotations
 
+import functools
 import re
 
 _TOKEN = re.compile(r"[a-z0-9_]+|[\u4e00-\u9fff]")
@@ -122,4 +123,10 @@ def words(text: str) -> list[str]:
 
 def quoted(text: str) -> list[str]:
     """The strings quoted in ``text`` ('...', "..." or `...`): search queries, file and test names."""
-    return [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
+    return list(_quoted(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(text: str) -> tuple[str, ...]:
+    # Cached: each step's sentence is searched again at every decision while it is recent.
+    return tuple(next(g for g in m.groups() if g) for m in _QUOTED.finditer(text))
