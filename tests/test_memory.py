@@ -94,3 +94,21 @@ def test_only_the_documents_used_last_keep_a_tree() -> None:
     assert [d.label for d in first.definitions] == ["function `added`", *before]
     assert first.syntax is not None and first.syntax.has_tree
     assert not tracker.docs[uris[-TREES_KEPT]].syntax.has_tree  # type: ignore[union-attr]
+
+
+def test_a_huge_paste_stops_the_structure_instead_of_blocking_the_server() -> None:
+    """A burst that writes more than MAX_CHANGED_BYTES is not parsed; the edit is still reported."""
+    from proactive_ls.sensing.syntax.document import MAX_CHANGED_BYTES
+
+    tracker = DocumentTracker(Settings(), [], DiagnosticsState())
+    uri = "file:///bench/paste.py"
+    tracker.open(uri, "python", 1, _python_file(1_000), now=0.0)
+    paste = _python_file(MAX_CHANGED_BYTES // 20 + 1_000)
+    assert len(paste) > MAX_CHANGED_BYTES
+    tracker.change(uri, 2, [Change(paste, (500, 0), (500, 0))], now=1.0)
+    [edited] = tracker.flush_all(now=2.0)
+    doc = tracker.docs[uri]
+    assert edited.kind == "document.edited" and edited.lines_changed > 1_000
+    assert doc.syntax is None and doc.definitions == [] and doc.mirror is not None  # the text is still kept
+    tracker.change(uri, 3, [Change("x = 1\n", (0, 0), (0, 0))], now=3.0)  # later bursts cost nothing
+    assert [e.kind for e in tracker.flush_all(now=4.0)] == ["document.edited"]

@@ -128,9 +128,15 @@ class DocumentTracker:
         language = language_for(doc.language_id, doc.path)
         if language is None:
             return
+        from proactive_ls.sensing.syntax.document import TooMuchStructure
+
         try:
             doc.syntax = SyntaxDocument(language, doc.mirror)
             doc.definitions = doc.syntax.definitions()
+        except TooMuchStructure as error:
+            log.info("not following the structure of %s: %s", doc.path, error)
+            doc.syntax = None
+            return
         except Exception:
             log.exception("could not parse %s; continuing without structure", doc.path)
             doc.syntax = None
@@ -272,6 +278,7 @@ class DocumentTracker:
         renamed: list[tuple[str, str]] = []
         if doc.syntax is not None:
             from proactive_ls.sensing.syntax import diff_definitions
+            from proactive_ls.sensing.syntax.document import TooMuchStructure
 
             try:
                 doc.syntax.reparse()
@@ -280,6 +287,10 @@ class DocumentTracker:
                 added, removed, renamed = diff_definitions(doc.definitions, after)
                 doc.definitions = after
                 labels = [d.label for d in doc.syntax.enclosing(burst.first_line, burst.last_line)]
+            except TooMuchStructure as error:  # bounded work: stop following this document's structure
+                log.info("no longer following the structure of %s: %s", doc.path, error)
+                doc.syntax, doc.definitions, doc.errors = None, [], None
+                self._trees.pop(doc.uri, None)
             except Exception:
                 log.exception("structure of %s could not be updated", doc.path)
         events: list[EventBase] = [

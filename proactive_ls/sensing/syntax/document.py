@@ -34,13 +34,26 @@ from proactive_ls.sensing.syntax.errors import SyntaxIssue, find_syntax_errors
 from proactive_ls.sensing.syntax.languages import load_language
 from proactive_ls.sensing.syntax.positions import Positions, has_lone_cr
 
-__all__ = ["SyntaxDocument"]
+__all__ = ["MAX_CHANGED_BYTES", "MAX_CHANGED_NODES", "MAX_TOP_NODES", "SyntaxDocument", "TooMuchStructure"]
 
 _Entry = tuple[int, list[Definition], list[int]]  # (first line when computed, definitions, depths)
+# Definition work is done in Python, about 40 µs per top-level node on a loaded machine: it is
+# bounded so that no burst end blocks the server. A burst that changes more top-level nodes than
+# MAX_CHANGED_NODES (a 1 MB paste changes 25,000), or a document walked whole (opened, or parsed
+# again after its tree was released) with more than MAX_TOP_NODES, raises TooMuchStructure.
+MAX_CHANGED_NODES = 1_000
+MAX_TOP_NODES = 10_000
+# A burst that writes more than this is not parsed at all (a 1 MB paste parses for 0.4 s).
+MAX_CHANGED_BYTES = 128 * 1024
 _SMALL = 4096  # bytes: below this one query finds a subtree's definitions; above it, descend
 # CPU seconds an incremental parse of a tree with errors may take before it is cancelled and
 # the text parsed from scratch (error recovery over reused subtrees can blow up: Rust, 0.3 s).
 PARSE_TIMEOUT_S = 0.04
+
+
+class TooMuchStructure(RuntimeError):
+    """Finding this document's definitions would cost more than a burst end may: the caller
+    stops following its structure (as for a document past ``maxDocumentBytes``)."""
 
 
 class _Changes:
@@ -195,7 +208,13 @@ class SyntaxDocument:
         self._changes.add(span.start_byte, span.old_end_byte, span.new_end_byte)
 
     def reparse(self) -> None:
-        """Parse again, reusing the edited old tree; then update the definitions."""
+        """Parse again, reusing the edited old tree; then update the definitions.
+
+        Raises :class:`TooMuchStructure`, before parsing, when the burst wrote more than
+        :data:`MAX_CHANGED_BYTES`."""
+        written = sum(end - start for start, end, _ in self._changes.ranges)
+        if written > MAX_CHANGED_BYTES:
+            raise TooMuchStructure(f"{written} bytes changed in one burst (more than {MAX_CHANGED_BYTES})")
         if self._tree is None:
             self._positions.lone_cr = has_lone_cr(self.mirror.lines)
             self._tree = self._parse(None)
@@ -243,11 +262,17 @@ class SyntaxDocument:
         found = _Found()
         root = self.tree.root_node
         if dirty is None:
+            if root.child_count > MAX_TOP_NODES:
+                raise TooMuchStructure(f"{root.child_count} top-level nodes (more than {MAX_TOP_NODES})")
             for child in root.children:
                 self._top(child, root, found)
         else:
             resume: Node | None = root.child(0) if root.child_count else None
-            for before, changed, after in self._around_changes(root, dirty):
+            around = self._around_changes(root, dirty)
+            changed_count = sum(len(changed) for _, changed, _ in around)
+            if changed_count > MAX_CHANGED_NODES:
+                raise TooMuchStructure(f"{changed_count} changed top-level nodes (more than {MAX_CHANGED_NODES})")
+            for before, changed, after in around:
                 self._copy_clean(root, resume, before, found)
                 for child in changed:
                     self._top(child, root, found)
