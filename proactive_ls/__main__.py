@@ -1,3 +1,3 @@
-from proactive_ls.cli import main
+from proactive_ls.launch import main
 
 main()

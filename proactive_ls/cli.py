@@ -6,7 +6,6 @@ fixed set of values are enums, so that shell completion (``--install-completion`
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from enum import StrEnum
@@ -73,14 +72,9 @@ def _root(
 
 
 def _setup_logging(level: str, log_file: Path | None) -> None:
-    # stdout belongs to the LSP stream: logs go to stderr or a file.
-    handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    from proactive_ls.serving import setup_logging
+
+    setup_logging(level, log_file)
 
 
 @app.command()
@@ -100,22 +94,13 @@ def serve(
     ] = False,
 ) -> None:
     """Speak LSP over stdio (default) or TCP."""
-    _setup_logging(log_level.value, log_file)
-    from proactive_ls.lsp.server import create_server
+    from proactive_ls.serving import parse_tcp
+    from proactive_ls.serving import serve as run_server
 
-    overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
-    server = create_server(overrides)
-    if record is not None:
-        from proactive_ls.lsp.recorder import attach_recorder
-
-        attach_recorder(server, record)
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        if not port.isdigit():
-            raise typer.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:2087", param_hint="--tcp")
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
+    address = parse_tcp(tcp) if tcp else None
+    if tcp and address is None:
+        raise typer.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:2087", param_hint="--tcp")
+    run_server(address, log_file, log_level.value, feedback_log, record)
 
 
 @app.command()
@@ -232,6 +217,19 @@ def bench_gate(
     from proactive_ls.bench.gate_eval import main_bench_gate
 
     raise typer.Exit(main_bench_gate(data, json_out))
+
+
+@bench_app.command("perf")
+def bench_perf(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small inputs: shows the benchmark works, measures nothing.")
+    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here as JSON.")] = None,
+) -> None:
+    """Every performance figure beside its floor (bare pygls, a null engine, a from-scratch parse), in one run."""
+    from proactive_ls.bench.perf import main_bench_perf
+
+    raise typer.Exit(main_bench_perf(quick, json_out))
 
 
 @bench_app.command("proactivebench")

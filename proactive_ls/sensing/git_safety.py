@@ -21,8 +21,10 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import git
+if TYPE_CHECKING:  # GitPython costs 160 ms to import: not on the server's start-up path
+    import git
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,49 @@
+"""Starting the server: its logging, and stdio or TCP. Shared by the fast ``serve`` path
+(:mod:`proactive_ls.launch`) and the full command line (:mod:`proactive_ls.cli`); imports neither."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def setup_logging(level: str, log_file: Path | None) -> None:
+    """Logs go to stderr or a file: stdout belongs to the LSP stream."""
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def serve(
+    tcp: tuple[str, int] | None, log_file: Path | None, log_level: str, feedback_log: Path | None, record: Path | None
+) -> None:
+    """Speak LSP over stdio, or TCP at (host, port)."""
+    setup_logging(log_level, log_file)
+    from proactive_ls.lsp.server import create_server
+
+    overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
+    server = create_server(overrides)
+    if record is not None:
+        from proactive_ls.lsp.recorder import attach_recorder
+
+        attach_recorder(server, record)
+    if tcp is not None:
+        server.start_tcp(*tcp)
+    else:
+        server.start_io()
+
+
+def parse_tcp(value: str) -> tuple[str, int] | None:
+    """HOST:PORT (HOST defaults to 127.0.0.1), or None when it is not that."""
+    host, _, port = value.rpartition(":")
+    return (host or "127.0.0.1", int(port)) if port.isdigit() else None
+
+
+__all__ = ["LEVELS", "parse_tcp", "serve", "setup_logging"]
