@@ -1,0 +1,50 @@
+"""`proactive-ls bench perf --quick` runs every scenario and writes every figure beside its floor.
+
+It checks the benchmark works, never that anything is fast (speed is the benchmark's output).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.timeout(900)
+def test_bench_perf_quick_writes_a_table_and_json(tmp_path: Path) -> None:
+    out = tmp_path / "perf.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "proactive_ls", "bench", "perf", "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=850,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "proactive-ls bench perf" in proc.stdout
+    document = json.loads(out.read_text())
+    assert document["quick"] is True
+    rows = {r["figure"]: r for r in document["rows"]}
+    for prefix in (
+        "one keystroke",
+        "start-up to the initialize response",
+        "RSS with",
+        "RSS growth",
+        "worst request wait, 5 x",
+        "worst request wait, Replace All",
+        "worst request wait, burst end",
+        "worst request wait, opening 50 files",
+        "burst end (parse",
+        "engine with redaction and gate",
+        "one gate decision, p99",
+        "model request size",
+        "bytes shared with the previous request",
+    ):
+        matching = [r for name, r in rows.items() if name.startswith(prefix)]
+        assert matching, f"no figure {prefix!r}"
+        for row in matching:
+            assert row["value"] >= 0
+            if row["floor_name"]:
+                assert row["floor"] is not None and row["floor"] > 0, row  # measured in the same run
