@@ -65,7 +65,7 @@ def find_syntax_errors(tree: Tree, positions: Positions, limit: int) -> list[Syn
     root = tree.root_node
     if not root.has_error:
         return []
-    brackets = tree.language.name == "python"
+    brackets = root.type == "module"  # Python (not every grammar sets Language.name)
     issues: list[SyntaxIssue] = []
     for node in _innermost(root):
         where = _unclosed_bracket(node) if brackets and node.is_error else None
