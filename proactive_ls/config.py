@@ -73,6 +73,16 @@ class ModelEndpoint(_Settings):
 
 
 class Settings(_Settings):
+    enabled: bool = Field(default=True, description="false: events are still watched, nothing is proposed")
+    mode: Literal["auto", "manual"] = Field(
+        default="auto", description='"manual": propose only when asked (the proactive.proposeNow command)'
+    )
+    announce: Literal["message", "request", "none"] = Field(
+        default="message",
+        description="how a client without the proposals capability hears of a proposal: a non-blocking "
+        '`window/showMessage` ("message"), the modal `window/showMessageRequest` with buttons ("request"), '
+        'or only the code action ("none")',
+    )
     backend: Literal["local", "vllm"] = "local"
     judge: Literal["auto", "none", "gate", "vllm"] = Field(
         default="auto", description='"auto": the gate for a model backend, none for the embedded rules'
@@ -103,7 +113,13 @@ class Settings(_Settings):
     history_limit: int = Field(default=60, ge=1, le=10_000, description="events kept in the history")
     exclude: list[str] = Field(
         default_factory=lambda: list(DEFAULT_EXCLUDE),
-        description="globs of files whose content never enters the history",
+        description="globs of files whose content never enters the history (replaces the defaults)",
+    )
+    exclude_extra: list[str] = Field(
+        default_factory=list, description="more globs to exclude, on top of `exclude` (keeps the defaults)"
+    )
+    retain_days: float | None = Field(
+        default=None, gt=0, description="feedback records older than this many days are purged (default: kept)"
     )
     respect_gitignore: bool = True
     redact_secrets: bool = True
@@ -133,6 +149,10 @@ class Settings(_Settings):
 
     def feedback_log_path(self) -> Path:
         return self.feedback_log or default_feedback_log()
+
+    def exclude_globs(self) -> list[str]:
+        """`exclude` and `excludeExtra` together, each glob once."""
+        return list(dict.fromkeys([*self.exclude, *self.exclude_extra]))
 
 
 class SettingsError(ValueError):

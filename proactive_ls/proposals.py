@@ -121,6 +121,10 @@ class Proposal(_Model):
         default_factory=list, description="the history that produced it, ProactiveBench format"
     )
     verdict: Verdict | None = Field(default=None, description="the judge's score and reason, if a judge ran")
+    kind: str = Field(
+        default="other", description="what it is about, the value `proactive.mute` takes (see configuration.md)"
+    )
+    language: str | None = Field(default=None, description="the language of the document it concerns, if any")
 
 
 def normalise_task(task: str) -> str:

@@ -16,6 +16,9 @@ from typing import Any, Protocol, assert_never
 
 from proactive_ls import __version__
 from proactive_ls.config import Settings
+from proactive_ls.control.kinds import ProposalKind, language_of_uri
+from proactive_ls.control.rules import ControlSource, SessionControl
+from proactive_ls.control.store import ControlStore, Mute
 from proactive_ls.engine import Engine, TickResult, UnknownProposal
 from proactive_ls.engine.background import BackgroundSource
 from proactive_ls.engine.driver import Driver, OnTick, Stepper, VirtualClock, WallClock
@@ -92,7 +95,7 @@ def build_judge(settings: Settings, notify: Notify | None = None) -> Judge:
 
 def build_redactor(settings: Settings, roots: list[Path]) -> Redactor:
     return Redactor(
-        exclude=settings.exclude,
+        exclude=settings.exclude_globs(),
         respect_gitignore=settings.respect_gitignore,
         redact_secrets=settings.redact_secrets,
         roots=roots,
@@ -124,6 +127,7 @@ class Session:
         feedback: FeedbackLog | None = None,
         record_outcomes: bool = True,
         actuator: Actuator | None = None,
+        control: ControlStore | None = None,
     ) -> None:
         self.settings = settings
         self.roots = roots
@@ -131,6 +135,7 @@ class Session:
         self.notify = notify
         self.actuator = actuator
         self.redactor = build_redactor(settings, roots)
+        self._report_invalid_globs()
         self.diagnostics = DiagnosticsState()
         self.documents = DocumentTracker(settings, roots, self.diagnostics, encoding)
         self.feedback = feedback or FeedbackLog(settings.feedback_log_path())
@@ -141,11 +146,30 @@ class Session:
             self.feedback if record_outcomes else None,
             redact=self.redactor.redact_event,
             workspace_roots=[str(r) for r in roots],
+            language_of=self.language_of,
         )
+        self.on_tick = on_tick
         self.stepper = Stepper(self.engine, on_tick)
         self.stepper.sources.append(self.documents)
+        # The user's pause and mutes, shared with every other server of the user (None in a replay).
+        self.control: SessionControl | None = None
+        if control is not None:
+            self.control = SessionControl(control, roots)
+            self.engine.control = self.control
+            self.stepper.sources.append(ControlSource(self.control, self.engine.withdraw))
         self.driver.bind(self.stepper)
         self.git: list[GitSource] = []
+
+    def language_of(self, uri: str | None) -> str | None:
+        """The language of a document: the editor's languageId when it is open, else its extension."""
+        doc = self.documents.docs.get(uri) if uri else None
+        return language_of_uri(uri, doc.language_id if doc is not None else None)
+
+    def _report_invalid_globs(self) -> None:
+        for glob, problem in self.redactor.invalid_globs:
+            log.warning("skipping the exclude glob %r: %s", glob, problem)
+            if self.notify is not None:
+                self.notify(f"proactive-ls skipped the exclude glob {glob!r}: {problem}")
 
     def clock(self) -> float:
         return self.driver()
@@ -182,6 +206,7 @@ class Session:
         self.documents.settings = settings
         self.engine.configure(settings)
         self.redactor = build_redactor(settings, self.roots)
+        self._report_invalid_globs()
         self.engine.redact = self.redactor.redact_event
         if proposer is not None:
             old = self.engine.proposer
@@ -267,10 +292,16 @@ class Session:
     async def accept(self, proposal_id: str) -> dict[str, Any]:
         """Record an accept and carry it out; the record says why when the carry-out failed.
 
-        Raises UnknownProposal when the id is not pending.
+        An accept of a proposal already recorded as ignored or snoozed (clicked late) is recorded
+        with how late it came, and carried out too. Raises UnknownProposal for an id that is
+        neither pending nor unanswered.
         """
         now = self.clock()
-        proposal = self.engine.claim(proposal_id, "accepted", now)
+        late_by: float | None = None
+        try:
+            proposal = self.engine.claim(proposal_id, "accepted", now)
+        except UnknownProposal:
+            proposal, late_by = self.engine.claim_late(proposal_id, "accepted", now)
         applied, failure = False, None
         try:
             applied = await self._carry_out(proposal)
@@ -282,11 +313,18 @@ class Session:
             if self.notify is not None:
                 self.notify(f"proactive-ls could not carry out “{proposal.task}”: {failure}")
         detail = None if failure is None else f"not carried out: {failure}"
-        await self.engine.record(proposal, "accepted", now, detail)
-        return {"id": proposal.id, "outcome": "accepted", "operation": proposal.operation.kind, "applied": applied}
+        await self.engine.record(proposal, "accepted", now, detail, late_by_s=late_by)
+        result = {"id": proposal.id, "outcome": "accepted", "operation": proposal.operation.kind, "applied": applied}
+        return result if late_by is None else {**result, "lateByS": late_by}
 
-    async def reject(self, proposal_id: str) -> dict[str, Any]:
-        proposal = await self.engine.resolve(proposal_id, "rejected", self.clock())
+    async def reject(self, proposal_id: str, detail: str | None = None) -> dict[str, Any]:
+        now = self.clock()
+        try:
+            proposal = await self.engine.resolve(proposal_id, "rejected", now, detail)
+        except UnknownProposal:
+            proposal, late_by = self.engine.claim_late(proposal_id, "rejected", now)
+            await self.engine.record(proposal, "rejected", now, detail, late_by_s=late_by)
+            return {"id": proposal.id, "outcome": "rejected", "lateByS": late_by}
         return {"id": proposal.id, "outcome": "rejected"}
 
     async def not_now(self, proposal_id: str) -> Proposal:
@@ -294,11 +332,78 @@ class Session:
         return await self.engine.resolve(proposal_id, "snoozed", self.clock(), detail="not now")
 
     async def snooze(self, minutes: float) -> list[Proposal]:
-        """Silence proposals for a while; returns the pending ones, now recorded as snoozed."""
-        return await self.engine.snooze(minutes, self.clock())
+        """Silence proposals for a while (in every window: it is a pause of that length); returns the
+        pending ones, now recorded as snoozed."""
+        now = self.clock()
+        if self.control is not None:
+            self.control.store.pause(now, minutes)
+        return await self.engine.snooze(minutes, now)
+
+    # -- use cases: the user's off switches (kept in the control file, shared by every window) ----
+    def _require_control(self) -> SessionControl:
+        if self.control is None:
+            raise RuntimeError("this session has no control file (a replay)")
+        return self.control
+
+    async def pause(self, minutes: float | None) -> list[Proposal]:
+        """Pause every server of the user (None: until resumed); pending proposals are withdrawn."""
+        now = self.clock()
+        self._require_control().store.pause(now, minutes)
+        detail = "paused until resumed" if minutes is None else f"paused for {minutes:g} minutes"
+        return await self.engine.withdraw(lambda p: True, now, detail)
+
+    def resume(self) -> None:
+        self._require_control().store.resume()
+        self.engine.resume()
+        self.driver.poke()
+
+    async def mute(
+        self, kind: ProposalKind, language: str | None = None, glob: str | None = None, proposal_id: str | None = None
+    ) -> dict[str, Any]:
+        """Don't propose this kind again (in this language, for these paths); `proposal_id` is the
+        proposal the user said it of, recorded as rejected. Other pending proposals it covers are withdrawn."""
+        control = self._require_control()
+        now = self.clock()
+        mute = Mute(kind=kind, language=language, glob=glob, at=now)
+        control.store.mute(mute)
+        answered = None
+        if proposal_id is not None:
+            try:
+                answered = await self.reject(proposal_id, detail=f"muted: {mute.describe()}")
+            except UnknownProposal:
+                answered = None
+        await self.engine.withdraw(lambda p: control.covers(p, now) is not None, now, f"muted: {mute.describe()}")
+        return {"mute": mute.model_dump(mode="json", by_alias=True), "answered": answered, **self.mutes()}
+
+    def unmute(self, kind: ProposalKind | None, language: str | None = None, glob: str | None = None) -> dict[str, Any]:
+        _, removed = self._require_control().store.unmute(kind, language, glob)
+        return {"removed": removed, **self.mutes()}
+
+    def mutes(self) -> dict[str, Any]:
+        state = self._require_control().state()
+        return {"mutes": [m.model_dump(mode="json", by_alias=True) for m in state.mutes]}
+
+    async def propose_now(self) -> TickResult:
+        """Ask for a proposal now (the way to get one in manual mode); delivered like any other."""
+        result = await self.engine.propose_now(self.clock())
+        await self.on_tick(result)
+        return result
 
     def status(self) -> dict[str, Any]:
-        return {**self.engine.status(self.clock()), "version": __version__, "documents": len(self.documents.docs)}
+        now = self.clock()
+        control = (
+            self.control.state().wire(now)
+            if self.control is not None
+            else {"paused": False, "pausedUntil": None, "mutes": []}
+        )
+        return {
+            **self.engine.status(now),
+            "version": __version__,
+            "documents": len(self.documents.docs),
+            "enabled": self.settings.enabled,
+            "mode": self.settings.mode,
+            **control,
+        }
 
     async def _carry_out(self, proposal: Proposal) -> bool:
         """Do what accepting means. Only ever called after the user accepted."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -156,6 +157,8 @@ async def start_session(
 ) -> ProactiveClient:
     """Start the real server as a subprocess and initialize it for the folder `root`."""
     client = make_client()
+    if env is None:  # the user's own pause and mutes (the data folder) must not reach a test's server
+        env = {**os.environ, "XDG_DATA_HOME": str(feedback_log.parent / "data")}
     await client.start_io(*(command or SERVER_COMMAND), env=env)
     options = {"feedbackLog": str(feedback_log), **FAST_SETTINGS, **(settings or {})}
     await client.initialize_session(

@@ -160,14 +160,19 @@ async def test_without_the_experimental_capability_the_user_is_asked(
     tmp_path: Path, calc_project: Path, failing_run
 ) -> None:
     log = tmp_path / "feedback.jsonl"
-    client = await start_session(calc_project, log, experimental=False)
+    client = await start_session(calc_project, log, experimental=False, settings={"announce": "request"})
     client.answer = lambda params: "Accept"
     try:
         code, output = failing_run
         _terminal(client, "pytest", calc_project, code, output)
         shown = await client.wait_until(lambda: client.shown_documents[-1] if client.shown_documents else None)
         request = client.message_requests[0]
-        assert [a.title for a in request.actions or []] == ["Accept", "Reject", "Not now"]
+        assert [a.title for a in request.actions or []] == [
+            "Accept",
+            "Reject",
+            "Not now",
+            "Don't suggest this kind again",
+        ]
         assert "test_precedence" in request.message
         assert shown.uri.endswith("tests/test_calc.py")
         assert not client.proposals  # no custom notification for a client that did not ask for it
@@ -179,7 +184,7 @@ async def test_without_the_experimental_capability_the_user_is_asked(
 
 async def test_not_now_and_reject_answers_are_recorded(tmp_path: Path, calc_project: Path, failing_run) -> None:
     log = tmp_path / "feedback.jsonl"
-    client = await start_session(calc_project, log, experimental=False)
+    client = await start_session(calc_project, log, experimental=False, settings={"announce": "request"})
     answers = iter(["Not now", "Reject"])
     client.answer = lambda params: next(answers)
     try:
@@ -240,7 +245,8 @@ async def test_snooze_silences_and_records_pending_proposals(tmp_path: Path, cal
         triggers = (await _status(client))["triggers"]
         _terminal(client, "python -m pytest", calc_project, code2, output2)
         status = await _wait_for_decision(client, triggers + 1)
-        assert status["lastDecision"] == "blocked: snoozed"
+        # A snooze is a pause of that length, shared with every window of the user (the control file).
+        assert status["lastDecision"] == "blocked: paused" and status["paused"]
         assert len(client.proposals) == 1
         records = read_log(log)
         assert [(r["outcome"], r["detail"]) for r in records] == [("snoozed", "snoozed for 5 minutes")]

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from proactive_ls.config import Settings
+from proactive_ls.control.kinds import kind_of, language_of_uri
 from proactive_ls.engine.history import History
-from proactive_ls.engine.policy import ProposalPolicy
+from proactive_ls.engine.policy import Control, ProposalPolicy, switched_off
 from proactive_ls.events import EventBase, render_history
 from proactive_ls.feedback.log import FeedbackLog, FeedbackRecord, Outcome
 from proactive_ls.judges.base import AcceptAll, Judge
@@ -26,6 +29,13 @@ from proactive_ls.proposers.base import ProposalContext, Proposer
 log = logging.getLogger(__name__)
 
 Redact = Callable[[EventBase], EventBase | None]
+#: Called with every outcome, whatever decided it: (proposal, outcome, seconds late or None).
+OnResolved = Callable[[Proposal, Outcome, float | None], None]
+#: Wraps a slow step (a model request) so the editor can show that something runs.
+Progress = Callable[[str], AbstractAsyncContextManager[None]]
+LanguageOf = Callable[[str | None], str | None]
+#: How many proposals that went unanswered (ignored, snoozed) can still be answered late.
+LATE_ANSWERS_KEPT = 500
 
 
 class UnknownProposal(KeyError):
@@ -47,6 +57,8 @@ class Counts:
     ignored: int = 0
     snoozed: int = 0
     filtered: int = 0
+    muted: int = 0
+    late: int = 0
     events: int = 0
     triggers: int = 0
     dropped: int = 0  # events or questions dropped by a contained failure
@@ -62,6 +74,8 @@ class Engine:
         redact: Redact | None = None,
         session_id: str | None = None,
         workspace_roots: list[str] | None = None,
+        control: Control | None = None,
+        language_of: LanguageOf | None = None,
     ) -> None:
         self.settings = settings
         self.proposer = proposer
@@ -78,6 +92,12 @@ class Engine:
         self._inflight: asyncio.Task[Any] | None = None
         self.last_decision = "none yet"
         self._failures_logged: set[tuple[str, str]] = set()
+        self.control = control
+        self.language_of: LanguageOf = language_of or language_of_uri
+        self.on_resolved: OnResolved | None = None
+        self.progress: Progress | None = None
+        # Proposals recorded as ignored or snoozed, by id, with when: an answer may still come.
+        self._unanswered: OrderedDict[str, tuple[Proposal, float]] = OrderedDict()
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
@@ -119,6 +139,9 @@ class Engine:
                 result.resolved.append((proposal, "ignored"))
         if self._trigger_at is not None and now >= self._trigger_at:
             self._trigger_at = None
+            if self.settings.mode == "manual":
+                self.last_decision = "manual mode: waiting for proactive.proposeNow"
+                return result
             try:
                 made = await self._ask(now, result)
             except Exception as exc:  # contained: this question is dropped, the next events ask again
@@ -139,18 +162,34 @@ class Engine:
         self._failures_logged.add(kind)
         log.error("%s (further ones are only counted): %s", what, exc, exc_info=exc)
 
-    async def _ask(self, now: float, result: TickResult) -> Proposal | None:
+    async def propose_now(self, now: float) -> TickResult:
+        """The user asked for a proposal (``proactive.proposeNow``): ask at once, over the whole history.
+
+        The pacing rules (interval, cap, cooldown) and a pause do not apply to a request; mutes do.
+        """
+        result = TickResult()
+        self._trigger_at = None
+        made = await self._ask(now, result, forced=True)
+        if made is not None:
+            result.proposals.append(made)
+        return result
+
+    async def _ask(self, now: float, result: TickResult, forced: bool = False) -> Proposal | None:
         new_events = self.history.take_unseen()
+        if not new_events and forced:
+            new_events = self.history.events()
         if not new_events:
+            if forced:
+                self.last_decision = "silent: no events yet"
             return None
         self.counts.triggers += 1
-        blocked = self.policy.blocked(now)
+        blocked = None if forced else (switched_off(self.settings, self.control, now) or self.policy.blocked(now))
         if blocked is not None:
             log.debug("not asking the proposer: %s", blocked)
             self.last_decision = f"blocked: {blocked}"
             return None
         ctx = ProposalContext(self.history.events(), new_events, now, self.workspace_roots)
-        self._inflight = asyncio.ensure_future(self.proposer.propose(ctx))
+        self._inflight = asyncio.ensure_future(self._propose(ctx))
         try:
             suggestion = await self._inflight
         except asyncio.CancelledError:
@@ -170,10 +209,25 @@ class Engine:
             return None
         return await self._admit(suggestion, ctx, now, result)
 
+    async def _propose(self, ctx: ProposalContext) -> Suggestion | None:
+        """Ask the proposer; a model's answer (which takes seconds) runs inside the editor's progress."""
+        if self.progress is None or self.proposer.name == "local":
+            return await self.proposer.propose(ctx)
+        async with self.progress(f"asking {self.proposer.name}"):
+            return await self.proposer.propose(ctx)
+
     async def _admit(
         self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult
     ) -> Proposal | None:
         key = suggestion.identity()
+        kind = kind_of(key, suggestion.operation.kind, self.proposer.name).value
+        uri = suggestion.anchor.uri if suggestion.anchor is not None else None
+        language = self.language_of(uri)
+        # The user's explicit mutes are a step of their own, before any (learned) decision.
+        if self.control is not None and (why := self.control.muted(kind, language, uri)) is not None:
+            self.counts.muted += 1
+            self.last_decision = f"muted: {why}"
+            return None
         if self.policy.rejected_recently(key, now):
             log.debug("not re-proposing a task the user rejected recently: %s", suggestion.task)
             self.last_decision = "suppressed: rejected recently"
@@ -200,6 +254,8 @@ class Engine:
             created_at=now,
             observations=render_history(ctx.history),
             verdict=verdict,
+            kind=kind,
+            language=language,
         )
         if verdict is not None and not verdict.accept:
             self.counts.filtered += 1
@@ -216,6 +272,29 @@ class Engine:
     # -- outcomes ------------------------------------------------------------------------------
     def pending(self) -> list[Proposal]:
         return list(self._pending.values())
+
+    def unanswered(self, proposal_id: str) -> tuple[Proposal, float] | None:
+        """A proposal recorded as ignored or snoozed that may still be answered late, and when."""
+        return self._unanswered.get(proposal_id)
+
+    async def answer_late(self, proposal_id: str, outcome: Outcome, now: float, detail: str | None = None) -> Proposal:
+        """Record an answer to a proposal already recorded as ignored or snoozed (a click in an old
+        notification): a record of its own, with how late it came. Raises UnknownProposal."""
+        proposal, late_by = self.claim_late(proposal_id, outcome, now)
+        await self.record(proposal, outcome, now, detail, late_by_s=late_by)
+        return proposal
+
+    def claim_late(self, proposal_id: str, outcome: Outcome, now: float) -> tuple[Proposal, float]:
+        entry = self._unanswered.pop(proposal_id, None)
+        if entry is None:
+            raise UnknownProposal(proposal_id)
+        proposal, settled_at = entry
+        late_by = max(0.0, now - settled_at)
+        self.counts.late += 1
+        self._count(proposal, outcome, now, late_by)
+        if outcome == "rejected":
+            self.policy.rejected(proposal.key, now)
+        return proposal, late_by
 
     def get(self, proposal_id: str) -> Proposal:
         try:
@@ -241,33 +320,63 @@ class Engine:
             self.policy.rejected(proposal.key, now)
         return proposal
 
-    async def record(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+    async def record(
+        self,
+        proposal: Proposal,
+        outcome: Outcome,
+        now: float,
+        detail: str | None = None,
+        late_by_s: float | None = None,
+    ) -> None:
         """Write the outcome to the feedback log; durable when this returns."""
-        await self._write(proposal, outcome, now, detail)
+        await self._write(proposal, outcome, now, detail, late_by_s)
 
     async def snooze(self, minutes: float, now: float) -> list[Proposal]:
         """Silence proposals for a while; the pending ones are recorded as snoozed."""
         self.policy.snooze(now + minutes * 60)
-        snoozed = list(self._pending.values())
-        for proposal in snoozed:
-            await self._settle(proposal, "snoozed", now, detail=f"snoozed for {minutes:g} minutes")
-        return snoozed
+        return await self.withdraw(lambda p: True, now, f"snoozed for {minutes:g} minutes")
+
+    def resume(self) -> None:
+        self.policy.snooze(0.0)
+
+    async def withdraw(self, which: Callable[[Proposal], bool], now: float, detail: str) -> list[Proposal]:
+        """Record the pending proposals `which` selects as snoozed (a pause, a mute): they may still
+        be answered late."""
+        withdrawn = [p for p in self._pending.values() if which(p)]
+        for proposal in withdrawn:
+            await self._settle(proposal, "snoozed", now, detail=detail)
+        return withdrawn
 
     async def _settle(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
         self._count(proposal, outcome, now)
+        self._unanswered[proposal.id] = (proposal, now)
+        while len(self._unanswered) > LATE_ANSWERS_KEPT:
+            self._unanswered.popitem(last=False)
         await self._write(proposal, outcome, now, detail)
 
-    def _count(self, proposal: Proposal, outcome: Outcome, now: float) -> None:
+    def _count(self, proposal: Proposal, outcome: Outcome, now: float, late_by: float | None = None) -> None:
         self._pending.pop(proposal.id, None)
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
         note = getattr(self.judge, "note_outcome", None)
         if note is not None:  # judges that learn from the user's recent answers (the gate)
             note(outcome, now)
+        if self.on_resolved is not None:
+            try:
+                self.on_resolved(proposal, outcome, late_by)
+            except Exception:
+                log.exception("announcing the outcome of %s failed", proposal.id)
 
-    async def _write(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+    async def _write(
+        self,
+        proposal: Proposal,
+        outcome: Outcome,
+        now: float,
+        detail: str | None = None,
+        late_by_s: float | None = None,
+    ) -> None:
         if self.feedback is None:
             return
-        record = FeedbackRecord.of(proposal, outcome, now, self.session_id, detail)
+        record = FeedbackRecord.of(proposal, outcome, now, self.session_id, detail, late_by_s)
         await self.feedback.append(record)
 
     def status(self, now: float) -> dict[str, Any]:
@@ -280,6 +389,8 @@ class Engine:
             "ignored": c.ignored,
             "snoozed": c.snoozed,
             "filtered": c.filtered,
+            "muted": c.muted,
+            "late": c.late,
             "events": c.events,
             "triggers": c.triggers,
             "dropped": c.dropped,

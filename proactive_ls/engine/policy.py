@@ -7,8 +7,34 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from proactive_ls.config import Settings
+
+
+class Control(Protocol):
+    """What the user switched off, kept outside the engine (the session's control file).
+
+    Checked before anything else decides: an explicit pause or mute always wins over the
+    policy's and the judge's (learned) decisions.
+    """
+
+    def blocked(self, now: float) -> str | None:
+        """Why nothing may be proposed now (paused), or None."""
+        ...
+
+    def muted(self, kind: str, language: str | None, uri: str | None) -> str | None:
+        """Why proposals of this kind, language and document are muted, or None."""
+        ...
+
+
+def switched_off(settings: Settings, control: Control | None, now: float) -> str | None:
+    """The user's own off switches, in order: the `enabled` setting, then a pause."""
+    if not settings.enabled:
+        return "disabled (enabled: false)"
+    if control is not None:
+        return control.blocked(now)
+    return None
 
 
 @dataclass

@@ -52,10 +52,21 @@ class FeedbackRecord(BaseModel):
     judge_score: float | None = None
     judge_reason: str | None = None
     detail: str | None = Field(default=None, description="e.g. the snooze length, or why the operation failed")
+    kind: str | None = Field(default=None, description="what the proposal is about (control/kinds.py); None before")
+    language: str | None = Field(default=None, description="the language of the document it concerns")
+    late_by_s: float | None = Field(
+        default=None, description="an answer after it was recorded ignored or snoozed: seconds after that record"
+    )
 
     @classmethod
     def of(
-        cls, proposal: Proposal, outcome: Outcome, decided_at: float, session_id: str = "", detail: str | None = None
+        cls,
+        proposal: Proposal,
+        outcome: Outcome,
+        decided_at: float,
+        session_id: str = "",
+        detail: str | None = None,
+        late_by_s: float | None = None,
     ) -> FeedbackRecord:
         v = proposal.verdict
         return cls(
@@ -77,6 +88,9 @@ class FeedbackRecord(BaseModel):
             judge_score=v.score if v else None,
             judge_reason=v.reason if v else None,
             detail=detail,
+            kind=proposal.kind,
+            language=proposal.language,
+            late_by_s=late_by_s,
         )
 
 

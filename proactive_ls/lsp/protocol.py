@@ -53,11 +53,29 @@ COMMAND_ACCEPT = "proactive.accept"
 COMMAND_REJECT = "proactive.reject"
 COMMAND_SNOOZE = "proactive.snooze"
 COMMAND_STATUS = "proactive.status"
-COMMANDS = (COMMAND_ACCEPT, COMMAND_REJECT, COMMAND_SNOOZE, COMMAND_STATUS)
+COMMAND_PAUSE = "proactive.pause"
+COMMAND_RESUME = "proactive.resume"
+COMMAND_MUTE = "proactive.mute"
+COMMAND_UNMUTE = "proactive.unmute"
+COMMAND_MUTES = "proactive.mutes"
+COMMAND_PROPOSE_NOW = "proactive.proposeNow"
+COMMANDS = (
+    COMMAND_ACCEPT,
+    COMMAND_REJECT,
+    COMMAND_SNOOZE,
+    COMMAND_STATUS,
+    COMMAND_PAUSE,
+    COMMAND_RESUME,
+    COMMAND_MUTE,
+    COMMAND_UNMUTE,
+    COMMAND_MUTES,
+    COMMAND_PROPOSE_NOW,
+)
 
 EXPERIMENTAL_CAPABILITY = "proactive"  # capabilities.experimental.proactive.proposals = true
 SNOOZE_DEFAULT_MINUTES = 30
 SNOOZE_MAX_MINUTES = 24 * 60
+PAUSE_MAX_MINUTES = 366 * 24 * 60
 
 
 # -- wire models of our own messages ---------------------------------------------------------------
@@ -89,10 +107,29 @@ class EventParams(RootModel[dict[str, Any]]):
 
 
 class ProposalResolvedParams(_Wire):
-    """A proposal stopped being pending without the client having answered it."""
+    """A proposal stopped being pending (or an unanswered one was answered late), whatever decided it."""
 
     id: str = Field(description="the proposal")
-    outcome: Literal["ignored", "snoozed"] = Field(description="unanswered for `ignoreAfterS`, or cleared by a snooze")
+    outcome: Literal["accepted", "rejected", "ignored", "snoozed"] = Field(
+        description="accepted or rejected (a command, a message button, a code action, a mute), ignored "
+        "(unanswered for `ignoreAfterS`), or snoozed (a snooze, a pause or a mute, here or in another window)"
+    )
+    late_by_s: float | None = Field(
+        default=None, description="only for an answer to a proposal already ignored or snoozed: how late it came"
+    )
+
+
+class PauseArgs(_Wire):
+    minutes: float | None = Field(
+        default=None, gt=0, le=PAUSE_MAX_MINUTES, description="how long; absent or null: until resumed"
+    )
+
+
+class MuteArgs(_Wire):
+    kind: str | None = Field(default=None, description="a kind (see configuration.md); for unmute, absent: all")
+    language: str | None = Field(default=None, description="only in this language (an LSP languageId)")
+    glob: str | None = Field(default=None, description="only for documents whose path matches this glob")
+    proposal_id: str | None = Field(default=None, description="the proposal it was said of: recorded as rejected")
 
 
 class AdvanceParams(_Wire):
@@ -125,6 +162,35 @@ def snooze_minutes_argument(args: tuple[Any, ...]) -> float:
     if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 < minutes <= SNOOZE_MAX_MINUTES:
         raise JsonRpcInvalidParams(f"{COMMAND_SNOOZE} takes a number of minutes between 0 and {SNOOZE_MAX_MINUTES}")
     return float(minutes)
+
+
+def pause_argument(args: tuple[Any, ...]) -> float | None:
+    """Minutes from ``[]``, ``[null]``, ``[N]`` or ``[{"minutes": N}]``; None means until resumed."""
+    first = args[0] if args else None
+    if first is None or isinstance(first, dict):
+        try:
+            return PauseArgs.model_validate(first or {}).minutes
+        except ValidationError:
+            pass
+    elif isinstance(first, int | float) and not isinstance(first, bool) and 0 < first <= PAUSE_MAX_MINUTES:
+        return float(first)
+    raise JsonRpcInvalidParams(
+        f'{COMMAND_PAUSE} takes {{"minutes": N}} (0 < N <= {PAUSE_MAX_MINUTES}) or nothing (until resumed)'
+    )
+
+
+def mute_argument(args: tuple[Any, ...], command: str = COMMAND_MUTE) -> MuteArgs:
+    """``[{"kind": K, "language"?: L, "glob"?: G, "proposalId"?: id}]`` or ``["K"]``."""
+    first = args[0] if args else {}
+    if isinstance(first, str):
+        first = {"kind": first}
+    try:
+        parsed = MuteArgs.model_validate(first)
+    except ValidationError:
+        raise JsonRpcInvalidParams(f'{command} takes {{"kind": K, "language"?: L, "glob"?: G}}') from None
+    if parsed.kind is None and command == COMMAND_MUTE:
+        raise JsonRpcInvalidParams(f'{command} needs a "kind"')
+    return parsed
 
 
 def wants_notifications(capabilities: types.ClientCapabilities | None) -> bool:
@@ -433,9 +499,11 @@ MESSAGES: tuple[MessageDoc, ...] = (
         "server → client",
         "notification",
         ProposalResolvedParams,
-        "Same clients: sent when a proposal stops being pending without the client having answered it, so "
-        "the client can withdraw its notification.",
-        '{"id": "3f2a9c81d0e4", "outcome": "ignored"}',
+        "Sent to every client whenever a proposal stops being pending, whatever decided it: this client's "
+        "command or code action, a message button, the ignore timeout, a snooze, a pause or a mute (also "
+        "one made in another window), so each client can withdraw what it shows. An answer to a proposal "
+        "already recorded as ignored or snoozed is recorded and announced with `lateByS`.",
+        '{"id": "3f2a9c81d0e4", "outcome": "ignored"}\n{"id": "3f2a9c81d0e4", "outcome": "accepted", "lateByS": 340.2}',
     ),
     MessageDoc(
         REPLAY_ADVANCE,
@@ -458,6 +526,16 @@ __all__ = [
     "COMMAND_REJECT",
     "COMMAND_SNOOZE",
     "COMMAND_STATUS",
+    "COMMAND_PAUSE",
+    "COMMAND_RESUME",
+    "COMMAND_MUTE",
+    "COMMAND_UNMUTE",
+    "COMMAND_MUTES",
+    "COMMAND_PROPOSE_NOW",
+    "MuteArgs",
+    "PauseArgs",
+    "mute_argument",
+    "pause_argument",
     "DIAGNOSTICS",
     "DiagnosticsParams",
     "EVENT",

@@ -97,7 +97,7 @@ class Recorder:
 
     @staticmethod
     def _redactor(settings: Settings, roots: list[Path]) -> Redactor:
-        return Redactor(settings.exclude, settings.respect_gitignore, settings.redact_secrets, roots)
+        return Redactor(settings.exclude_globs(), settings.respect_gitignore, settings.redact_secrets, roots)
 
     def redactor(self) -> Redactor:
         """The session's own redactor once there is a session (it follows configuration changes)."""

@@ -8,8 +8,10 @@ here is LSP's own business: capabilities, ``window/showMessageRequest``, ``windo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Generator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,8 +23,11 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from proactive_ls import __version__
 from proactive_ls.config import Settings, SettingsError, SettingsLayers
+from proactive_ls.control.kinds import ProposalKind, parse_kind
+from proactive_ls.control.store import ControlStore, default_control_path
 from proactive_ls.engine import TickResult, UnknownProposal
 from proactive_ls.engine.driver import Driver, VirtualClock, WallClock
+from proactive_ls.feedback.log import Outcome
 from proactive_ls.lsp import protocol, surfaces
 from proactive_ls.lsp.protocol import MalformedMessage, Route
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
@@ -136,7 +141,47 @@ class ProactiveServer(LanguageServer):
         driver: Driver = VirtualClock() if self.virtual_clock else WallClock()
         roots = protocol.workspace_roots(params)
         encoding = protocol.position_encoding(self.workspace.position_encoding)
-        return Session(settings, roots, self.on_tick, notify=self.tell, encoding=encoding, driver=driver, actuator=self)
+        # A replay's server (virtual clock) ignores the user's pause and mutes: replays stay reproducible.
+        control = None if self.virtual_clock else ControlStore(default_control_path())
+        session = Session(
+            settings,
+            roots,
+            self.on_tick,
+            notify=self.tell,
+            encoding=encoding,
+            driver=driver,
+            actuator=self,
+            control=control,
+        )
+        session.engine.on_resolved = self.announce_resolved
+        if self._supports_progress(params):
+            session.engine.progress = self.work_progress
+        return session
+
+    @staticmethod
+    def _supports_progress(params: types.InitializeParams) -> bool:
+        window = params.capabilities.window if params.capabilities else None
+        return bool(window and window.work_done_progress)
+
+    @contextlib.asynccontextmanager
+    async def work_progress(self, title: str) -> AsyncIterator[None]:
+        """``$/progress`` around a slow step (a model request, a model task); without it if refused."""
+        token = f"proactive-{uuid.uuid4().hex[:8]}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception:
+            log.debug("the client refused a progress token")
+            yield
+            return
+        self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=f"proactive-ls: {title}"))
+        try:
+            yield
+        finally:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd())
+
+    def log_message(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """``window/logMessage``: what the user may want to read later (the output panel), not a popup."""
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def apply(self, route: Route[Any, Any], params: Any) -> None:
         """A message that carries an input: into the session, or reported as malformed."""
@@ -195,17 +240,27 @@ class ProactiveServer(LanguageServer):
     # -- out -----------------------------------------------------------------------------------
     async def on_tick(self, result: TickResult) -> None:
         for proposal in result.proposals:
+            self.log_message(f"proposed {proposal.id} ({proposal.kind}): {proposal.task}")
             if self.notify_proposals:
                 self.protocol.notify(protocol.PROPOSAL, proposal.wire())
-            else:
+                continue
+            announce = self.require_session().settings.announce
+            if announce == "message":
+                self.window_show_message(surfaces.message(proposal))
+            elif announce == "request":
                 asyncio.ensure_future(self.ask_user(proposal))
-        self.announce_resolved([p for p, outcome in result.resolved if outcome == "ignored"], "ignored")
+        for filtered in result.filtered:
+            reason = filtered.verdict.reason if filtered.verdict else ""
+            self.log_message(f"filtered ({filtered.kind}): {filtered.task} — {reason}")
 
-    def announce_resolved(self, proposals: list[Proposal], outcome: Literal["ignored", "snoozed"]) -> None:
-        if self.notify_proposals:
-            for p in proposals:
-                params = protocol.ProposalResolvedParams(id=p.id, outcome=outcome)
-                self.protocol.notify(protocol.PROPOSAL_RESOLVED, params.model_dump(by_alias=True))
+    def announce_resolved(self, proposal: Proposal, outcome: Outcome, late_by_s: float | None) -> None:
+        """Every outcome, whatever decided it, to the client (so its view of what is pending stays true)."""
+        if outcome == "filtered":
+            return
+        params = protocol.ProposalResolvedParams(id=proposal.id, outcome=outcome, late_by_s=late_by_s)
+        self.protocol.notify(protocol.PROPOSAL_RESOLVED, params.model_dump(by_alias=True, exclude_none=True))
+        late = "" if late_by_s is None else f", {late_by_s:.0f} s late"
+        self.log_message(f"{outcome} {proposal.id} ({proposal.kind}){late}: {proposal.task}")
 
     async def ask_user(self, proposal: Proposal) -> None:
         """A client without the proposals capability is asked with window/showMessageRequest."""
@@ -223,6 +278,8 @@ class ProactiveServer(LanguageServer):
                 await session.reject(proposal.id)
             elif title == surfaces.NOT_NOW:
                 await session.not_now(proposal.id)
+            elif title == surfaces.MUTE:
+                await session.mute(ProposalKind(proposal.kind), proposal_id=proposal.id)
             # no answer: it stays pending and is recorded as ignored after ignoreAfterS
         except UnknownProposal:
             log.info("proposal %s was answered elsewhere first", proposal.id)
@@ -247,6 +304,13 @@ async def _answered(answer: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         return await answer
     except UnknownProposal as exc:
         raise JsonRpcInvalidParams(f"no pending proposal {exc.args[0]!r}") from None
+
+
+def _kind(text: str | None) -> ProposalKind:
+    try:
+        return parse_kind(text or "")
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
 
 
 def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool = False) -> ProactiveServer:
@@ -310,10 +374,11 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     # -- surfaces and use cases ------------------------------------------------------------------
     @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[surfaces.CODE_ACTION_KIND])
     )
     def code_action(ls: ProactiveServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return surfaces.code_actions(ls.require_session().pending(), params.text_document.uri, params.range)
+        only = [str(k) for k in params.context.only] if params.context and params.context.only else None
+        return surfaces.code_actions(ls.require_session().pending(), params.text_document.uri, params.range, only)
 
     @server.command(protocol.COMMAND_ACCEPT)
     async def accept(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
@@ -326,8 +391,43 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
     @server.command(protocol.COMMAND_SNOOZE)
     async def snooze(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         session = ls.require_session()
-        ls.announce_resolved(await session.snooze(protocol.snooze_minutes_argument(args)), "snoozed")
+        await session.snooze(protocol.snooze_minutes_argument(args))
         return session.status()
+
+    @server.command(protocol.COMMAND_PAUSE)
+    async def pause(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        session = ls.require_session()
+        await session.pause(protocol.pause_argument(args))
+        return session.status()
+
+    @server.command(protocol.COMMAND_RESUME)
+    def resume(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        session = ls.require_session()
+        session.resume()
+        return session.status()
+
+    @server.command(protocol.COMMAND_MUTE)
+    async def mute(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        parsed = protocol.mute_argument(args)
+        return await ls.require_session().mute(
+            _kind(parsed.kind), parsed.language, parsed.glob, proposal_id=parsed.proposal_id
+        )
+
+    @server.command(protocol.COMMAND_UNMUTE)
+    def unmute(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        parsed = protocol.mute_argument(args, protocol.COMMAND_UNMUTE)
+        kind = None if parsed.kind is None else _kind(parsed.kind)
+        return ls.require_session().unmute(kind, parsed.language, parsed.glob)
+
+    @server.command(protocol.COMMAND_MUTES)
+    def mutes(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        return ls.require_session().mutes()
+
+    @server.command(protocol.COMMAND_PROPOSE_NOW)
+    async def propose_now(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
+        session = ls.require_session()
+        result = await session.propose_now()
+        return {"proposed": [p.id for p in result.proposals], "lastDecision": session.engine.last_decision}
 
     @server.command(protocol.COMMAND_STATUS)
     def status(ls: ProactiveServer, *args: Any) -> dict[str, Any]:

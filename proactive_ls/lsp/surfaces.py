@@ -12,10 +12,16 @@ import cattrs
 from lsprotocol import types
 
 from proactive_ls.config import data_dir
-from proactive_ls.lsp.protocol import COMMAND_ACCEPT, COMMAND_REJECT
+from proactive_ls.lsp.protocol import COMMAND_ACCEPT, COMMAND_MUTE, COMMAND_REJECT
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Range, ShowMarkdown
 
-ACCEPT, REJECT, NOT_NOW = "Accept", "Reject", "Not now"
+ACCEPT, REJECT, NOT_NOW, MUTE = "Accept", "Reject", "Not now", "Don't suggest this kind again"
+
+#: The kind of every proactive code action. Not ``quickfix`` (and never preferred): "Auto Fix" and
+#: ``code_action({apply = true})`` pick preferred quick fixes, and a proposal must never win over a
+#: real fix from pyright or ruff. Under ``source`` it is no fix at all, and no on-save setting picks
+#: it unless the user names it (``source.fixAll`` and ``source.organizeImports`` do not match it).
+CODE_ACTION_KIND = "source.proactive"
 
 
 def lsp_range(r: Range) -> types.Range:
@@ -25,36 +31,43 @@ def lsp_range(r: Range) -> types.Range:
     )
 
 
-def _overlaps(a: types.Range, b: Range) -> bool:
-    a_start, a_end = (a.start.line, a.start.character), (a.end.line, a.end.character)
-    b_start, b_end = (b.start.line, b.start.character), (b.end.line, b.end.character)
-    return a_start <= b_end and b_start <= a_end
+def _on_anchor_lines(rng: types.Range, anchor: Range) -> bool:
+    """Does the requested range touch a line of the anchor? The whole line counts, not only the
+    anchor's characters, so the action is there wherever the cursor is on that line."""
+    return rng.start.line <= anchor.end.line and anchor.start.line <= rng.end.line
 
 
-def code_actions(proposals: list[Proposal], uri: str, rng: types.Range) -> list[types.CodeAction]:
-    """Accept and dismiss actions for the pending proposals that concern this document and range."""
+def wanted(only: list[str] | None) -> bool:
+    """Does a request restricted to `only` kinds (``context.only``) include ours?"""
+    if not only:
+        return True
+    return any(CODE_ACTION_KIND == k or CODE_ACTION_KIND.startswith(k + ".") or k == "" for k in only)
+
+
+def code_actions(
+    proposals: list[Proposal], uri: str, rng: types.Range, only: list[str] | None = None
+) -> list[types.CodeAction]:
+    """Accept, dismiss and mute actions for the pending proposals that concern this document and line."""
+    if not wanted(only):
+        return []
     actions: list[types.CodeAction] = []
     for p in proposals:
         if p.anchor is not None:
-            if p.anchor.uri != uri or not _overlaps(rng, p.anchor.range):
+            if p.anchor.uri != uri or not _on_anchor_lines(rng, p.anchor.range):
                 continue
-        actions.append(
-            types.CodeAction(
-                title=f"Proactive: {p.task}",
-                kind=types.CodeActionKind.QuickFix,
-                is_preferred=True,
-                command=types.Command(title=p.task, command=COMMAND_ACCEPT, arguments=[p.id]),
-                data={"proposalId": p.id},
+        for title, command, arguments in (
+            (f"Proactive: {p.task}", COMMAND_ACCEPT, [p.id]),
+            (f"Proactive: dismiss “{p.task}”", COMMAND_REJECT, [p.id]),
+            (f"Proactive: {MUTE.lower()} ({p.kind})", COMMAND_MUTE, [{"kind": p.kind, "proposalId": p.id}]),
+        ):
+            actions.append(
+                types.CodeAction(
+                    title=title,
+                    kind=CODE_ACTION_KIND,
+                    command=types.Command(title=title, command=command, arguments=arguments),
+                    data={"proposalId": p.id},
+                )
             )
-        )
-        actions.append(
-            types.CodeAction(
-                title=f"Proactive: dismiss “{p.task}”",
-                kind=types.CodeActionKind.Empty,
-                command=types.Command(title="Dismiss", command=COMMAND_REJECT, arguments=[p.id]),
-                data={"proposalId": p.id},
-            )
-        )
     return actions
 
 
@@ -62,7 +75,17 @@ def message_request(p: Proposal) -> types.ShowMessageRequestParams:
     return types.ShowMessageRequestParams(
         type=types.MessageType.Info,
         message=p.message,
-        actions=[types.MessageActionItem(title=t) for t in (ACCEPT, REJECT, NOT_NOW)],
+        actions=[types.MessageActionItem(title=t) for t in (ACCEPT, REJECT, NOT_NOW, MUTE)],
+    )
+
+
+def message(p: Proposal) -> types.ShowMessageParams:
+    """The non-blocking announcement for a client without the proposals capability: it says where
+    to answer (the code action), and takes no keys from the user."""
+    where = " (a code action on that line)" if p.anchor is not None else " (a code action)"
+    return types.ShowMessageParams(
+        type=types.MessageType.Info,
+        message=f"proactive-ls: {p.message} Accept with “Proactive: {p.task}”{where}.",
     )
 
 

@@ -38,7 +38,16 @@ class Redactor:
         self.respect_gitignore = respect_gitignore
         self.redact_secrets = redact_secrets
         self.roots = [Path(r).absolute() for r in roots or []]
-        self._globs = [Glob(g) for g in self.exclude if g.strip()]
+        self._globs: list[Glob] = []
+        #: Globs that cannot be compiled (``[z-a]``): skipped, each with its problem, to report.
+        self.invalid_globs: list[tuple[str, str]] = []
+        for g in self.exclude:
+            if not g.strip():
+                continue
+            try:
+                self._globs.append(Glob(g))
+            except re.error as exc:
+                self.invalid_globs.append((g, str(exc)))
         self._gitignore = GitignoreCache()
 
     # -- text -------------------------------------------------------------------------------------
