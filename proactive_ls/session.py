@@ -21,6 +21,7 @@ from proactive_ls.control.rules import ControlSource, SessionControl
 from proactive_ls.control.store import ControlStore, Mute
 from proactive_ls.engine import Engine, TickResult, UnknownProposal
 from proactive_ls.engine.background import BackgroundSource
+from proactive_ls.engine.core import OnResolved, Progress
 from proactive_ls.engine.driver import Driver, OnTick, Stepper, VirtualClock, WallClock
 from proactive_ls.events import EventAdapter, EventBase, TerminalCommand
 from proactive_ls.feedback.log import FeedbackLog
@@ -159,6 +160,14 @@ class Session:
             self.stepper.sources.append(ControlSource(self.control, self.engine.withdraw))
         self.driver.bind(self.stepper)
         self.git: list[GitSource] = []
+
+    def announce_outcomes(self, callback: OnResolved) -> None:
+        """Call `callback` with every outcome, whatever decided it (the server tells its client)."""
+        self.engine.on_resolved = callback
+
+    def report_progress(self, progress: Progress) -> None:
+        """Run slow steps (a model request, a model task) inside `progress` (the editor's ``$/progress``)."""
+        self.engine.progress = progress
 
     def language_of(self, uri: str | None) -> str | None:
         """The language of a document: the editor's languageId when it is open, else its extension."""
@@ -383,11 +392,11 @@ class Session:
         state = self._require_control().state()
         return {"mutes": [m.model_dump(mode="json", by_alias=True) for m in state.mutes]}
 
-    async def propose_now(self) -> TickResult:
+    async def propose_now(self) -> dict[str, Any]:
         """Ask for a proposal now (the way to get one in manual mode); delivered like any other."""
         result = await self.engine.propose_now(self.clock())
         await self.on_tick(result)
-        return result
+        return {"proposed": [p.id for p in result.proposals], "lastDecision": self.engine.last_decision}
 
     def status(self) -> dict[str, Any]:
         now = self.clock()
@@ -427,7 +436,10 @@ class Session:
         if endpoint is None:
             return ShowMarkdown(title=proposal.task, markdown=f"# {proposal.task}\n\n{proposal.message}\n")
         roots = [root.as_uri() for root in self.roots]
-        return await execute_task(endpoint, proposal, self.text_for_model, workspace_roots=roots)
+        if self.engine.progress is None:
+            return await execute_task(endpoint, proposal, self.text_for_model, workspace_roots=roots)
+        async with self.engine.progress(f"carrying out “{proposal.task}”"):
+            return await execute_task(endpoint, proposal, self.text_for_model, workspace_roots=roots)
 
     def text_for_model(self, uri: str) -> str | None:
         """A document's text as a model may see it: None for excluded files, secrets redacted."""

@@ -242,11 +242,13 @@ class ExportStats:
     out_of_range: int = 0
     duplicate_ids: int = 0
     duplicate_rows: int = 0
+    answered_late: int = 0
 
     def summary(self) -> str:
         skipped = {
             "gate-filtered": self.filtered,
             "ignored": self.ignored,
+            "ignored, then answered late": self.answered_late,
             "snoozed": self.snoozed,
             "outside --since/--until": self.out_of_range,
             "duplicate records": self.duplicate_ids,
@@ -282,6 +284,11 @@ def read_records(
         on_bytes(pending)
 
 
+def late_answers(records: Iterator[FeedbackRecord]) -> set[str]:
+    """The ids of proposals answered after they were recorded ignored or snoozed (one pass, ids only)."""
+    return {r.proposal_id for r in records if r.late_by_s is not None}
+
+
 def export_rows(
     records: Iterator[FeedbackRecord],
     fmt: str,
@@ -290,8 +297,14 @@ def export_rows(
     until: float | None = None,
     include_ignored: bool = False,
     redact: Callable[[str], str] | None = None,
+    answered_late: set[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of format `fmt` for `records`, deduplicated by record id and by content."""
+    """The rows of format `fmt` for `records`, deduplicated by record id and by content.
+
+    An answer that came after the proposal was recorded ignored or snoozed is a record of its own
+    (``late_by_s``) and exports as any answer; the earlier ``ignored`` record of a proposal in
+    `answered_late` (see :func:`late_answers`) is then not exported as a weak negative.
+    """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if redact is None:
@@ -309,6 +322,9 @@ def export_rows(
             stats.snoozed += 1
             continue
         weak = record.outcome == "ignored"
+        if weak and answered_late and record.proposal_id in answered_late:
+            stats.answered_late += 1
+            continue
         if weak and not include_ignored:
             stats.ignored += 1
             continue
@@ -394,8 +410,9 @@ def main_export(
     try:
         with progress:
             bar = progress.add_task(f"{format} from {path.name}", total=path.stat().st_size)
+            late = late_answers(read_records(path, ExportStats())) if include_ignored else None
             records = read_records(path, stats, lambda n: progress.advance(bar, n))
-            rows = export_rows(records, format, stats, lo, hi, include_ignored)
+            rows = export_rows(records, format, stats, lo, hi, include_ignored, answered_late=late)
             if out is None:
                 _write_rows(rows, sys.stdout)
                 sys.stdout.flush()
@@ -424,6 +441,7 @@ __all__ = [
     "ExportError",
     "ExportStats",
     "export_rows",
+    "late_answers",
     "main_export",
     "parse_when",
     "prompt_messages",

@@ -153,9 +153,9 @@ class ProactiveServer(LanguageServer):
             actuator=self,
             control=control,
         )
-        session.engine.on_resolved = self.announce_resolved
+        session.announce_outcomes(self.announce_resolved)
         if self._supports_progress(params):
-            session.engine.progress = self.work_progress
+            session.report_progress(self.work_progress)
         return session
 
     @staticmethod
@@ -425,9 +425,7 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     @server.command(protocol.COMMAND_PROPOSE_NOW)
     async def propose_now(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
-        session = ls.require_session()
-        result = await session.propose_now()
-        return {"proposed": [p.id for p in result.proposals], "lastDecision": session.engine.last_decision}
+        return await ls.require_session().propose_now()
 
     @server.command(protocol.COMMAND_STATUS)
     def status(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
