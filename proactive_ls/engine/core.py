@@ -291,7 +291,7 @@ class Engine:
         proposal, settled_at = entry
         late_by = max(0.0, now - settled_at)
         self.counts.late += 1
-        self._count(proposal, outcome, now, late_by)
+        self._count(proposal, outcome, now)
         if outcome == "rejected":
             self.policy.rejected(proposal.key, now)
         return proposal, late_by
@@ -328,8 +328,9 @@ class Engine:
         detail: str | None = None,
         late_by_s: float | None = None,
     ) -> None:
-        """Write the outcome to the feedback log; durable when this returns."""
+        """Write the outcome to the feedback log (durable when this returns), then announce it."""
         await self._write(proposal, outcome, now, detail, late_by_s)
+        self._announce(proposal, outcome, late_by_s)
 
     async def snooze(self, minutes: float, now: float) -> list[Proposal]:
         """Silence proposals for a while; the pending ones are recorded as snoozed."""
@@ -353,18 +354,22 @@ class Engine:
         while len(self._unanswered) > LATE_ANSWERS_KEPT:
             self._unanswered.popitem(last=False)
         await self._write(proposal, outcome, now, detail)
+        self._announce(proposal, outcome)
 
-    def _count(self, proposal: Proposal, outcome: Outcome, now: float, late_by: float | None = None) -> None:
-        self._pending.pop(proposal.id, None)
-        setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
-        note = getattr(self.judge, "note_outcome", None)
-        if note is not None:  # judges that learn from the user's recent answers (the gate)
-            note(outcome, now)
+    def _announce(self, proposal: Proposal, outcome: Outcome, late_by: float | None = None) -> None:
+        """Tell whoever listens (the editor) once the outcome is on disk."""
         if self.on_resolved is not None:
             try:
                 self.on_resolved(proposal, outcome, late_by)
             except Exception:
                 log.exception("announcing the outcome of %s failed", proposal.id)
+
+    def _count(self, proposal: Proposal, outcome: Outcome, now: float) -> None:
+        self._pending.pop(proposal.id, None)
+        setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+        note = getattr(self.judge, "note_outcome", None)
+        if note is not None:  # judges that learn from the user's recent answers (the gate)
+            note(outcome, now)
 
     async def _write(
         self,
