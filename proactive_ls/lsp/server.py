@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Generator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import cattrs
 from lsprotocol import types
