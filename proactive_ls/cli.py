@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -92,15 +93,54 @@ def serve(
     stdio: Annotated[
         bool, typer.Option("--stdio", hidden=True, help="Accepted for clients that pass it; stdio is the default.")
     ] = False,
+    socket_path: Annotated[
+        Path | None, typer.Option("--socket", help="Listen on this Unix socket (mode 0600) instead of stdio.")
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option(help="Let --tcp listen on a non-loopback address (anyone who reaches it needs the token).")
+    ] = False,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="With --tcp: where the connection token is written (0600; default: in the data folder)."),
+    ] = None,
 ) -> None:
     """Speak LSP over stdio (default) or TCP."""
-    from proactive_ls.serving import parse_tcp
     from proactive_ls.serving import serve as run_server
 
-    address = parse_tcp(tcp) if tcp else None
-    if tcp and address is None:
-        raise typer.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:2087", param_hint="--tcp")
-    run_server(address, log_file, log_level.value, feedback_log, record)
+    listen = None
+    if tcp or socket_path:
+        # Checked before anything starts, so a bad address is a usage error, not a traceback.
+        listen = _listener(tcp, socket_path, allow_remote, token_file)
+    run_server(None, log_file, log_level.value, feedback_log, record, listen=listen)
+
+
+def _listener(
+    tcp: str | None, socket_path: Path | None, allow_remote: bool, token_file: Path | None
+) -> Callable[[Any], None]:
+    """How the server listens: a 0600 Unix socket, or TCP on loopback with a token (usage errors raised here)."""
+    from proactive_ls.config import data_dir
+    from proactive_ls.lsp import transport
+
+    if socket_path is not None:
+        return lambda server: transport.serve(server, socket_path=socket_path)
+    assert tcp is not None
+    try:
+        host, port = transport.parse_address(tcp)
+        transport.check_host(host, allow_remote)
+    except transport.AddressError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tcp") from None
+    path = token_file or data_dir() / "tcp-token"
+
+    def listen(server: Any) -> None:
+        token = transport.write_token(path)
+        typer.echo(f"proactive-ls: send initializationOptions.token from {path} (mode 0600)", err=True)
+        try:
+            transport.serve(server, host=host, port=port, token=token)
+        except OSError as exc:
+            typer.echo(f"proactive-ls: cannot listen on {tcp}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return listen
 
 
 @app.command()

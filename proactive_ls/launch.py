@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from proactive_ls.serving import LEVELS, parse_tcp, serve
+from proactive_ls.serving import LEVELS, serve
 
 
 class _NotPlain(Exception):
@@ -39,8 +39,8 @@ def _plain_serve(argv: list[str]) -> argparse.Namespace | None:
         args = parser.parse_args(argv[1:])
     except _NotPlain:
         return None
-    if args.tcp is not None and parse_tcp(args.tcp) is None:
-        return None  # the full command line explains the error
+    if args.tcp is not None:
+        return None  # the full command line checks the address and sets up the token
     return args
 
 
@@ -51,7 +51,7 @@ def main() -> None:
 
         cli_main()
         return
-    serve(parse_tcp(args.tcp) if args.tcp else None, args.log_file, args.log_level, args.feedback_log, args.record)
+    serve(None, args.log_file, args.log_level, args.feedback_log, args.record)
 
 
 __all__ = ["main"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -22,9 +24,15 @@ def setup_logging(level: str, log_file: Path | None) -> None:
 
 
 def serve(
-    tcp: tuple[str, int] | None, log_file: Path | None, log_level: str, feedback_log: Path | None, record: Path | None
+    tcp: tuple[str, int] | None,
+    log_file: Path | None,
+    log_level: str,
+    feedback_log: Path | None,
+    record: Path | None,
+    listen: Callable[[Any], None] | None = None,
 ) -> None:
-    """Speak LSP over stdio, or TCP at (host, port)."""
+    """Speak LSP over stdio, or through ``listen(server)`` (``lsp/transport.py``: TCP with a token, or
+    a Unix socket)."""
     setup_logging(log_level, log_file)
     from proactive_ls.lsp.server import create_server
 
@@ -34,16 +42,12 @@ def serve(
         from proactive_ls.lsp.recorder import attach_recorder
 
         attach_recorder(server, record)
-    if tcp is not None:
-        server.start_tcp(*tcp)
+    if listen is not None:
+        listen(server)
+    elif tcp is not None:
+        raise ValueError("TCP needs its token and address checks: start it with `proactive-ls serve --tcp`")
     else:
         server.start_io()
 
 
-def parse_tcp(value: str) -> tuple[str, int] | None:
-    """HOST:PORT (HOST defaults to 127.0.0.1), or None when it is not that."""
-    host, _, port = value.rpartition(":")
-    return (host or "127.0.0.1", int(port)) if port.isdigit() else None
-
-
-__all__ = ["LEVELS", "parse_tcp", "serve", "setup_logging"]
+__all__ = ["LEVELS", "serve", "setup_logging"]

@@ -78,8 +78,18 @@ async def _connect(client: LanguageClient, server: subprocess.Popen[bytes], port
 
 async def test_serve_over_tcp(tmp_path: Path) -> None:
     port = _free_port()
+    token_file = tmp_path / "token"
     server = subprocess.Popen(
-        [*CLI, "serve", "--tcp", f"127.0.0.1:{port}", "--feedback-log", str(tmp_path / "log.jsonl")]
+        [
+            *CLI,
+            "serve",
+            "--tcp",
+            f"127.0.0.1:{port}",
+            "--feedback-log",
+            str(tmp_path / "log.jsonl"),
+            "--token-file",
+            str(token_file),
+        ]
     )
     client = LanguageClient("test", "1")
     connected = False
@@ -88,7 +98,11 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
         connected = True
         result = await asyncio.wait_for(
             client.initialize_async(
-                types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri())
+                types.InitializeParams(
+                    capabilities=types.ClientCapabilities(),
+                    root_uri=tmp_path.as_uri(),
+                    initialization_options={"token": token_file.read_text().strip()},
+                )
             ),
             60,
         )
