@@ -170,6 +170,26 @@ def parse_settings(data: dict[str, Any] | None) -> Settings:
         raise SettingsError("Invalid proactive-ls settings: " + "; ".join(problems)) from exc
 
 
+def check_wire_log(options: dict[str, Any]) -> None:
+    """A ``feedbackLog`` sent by the client must name a feedback log: a ``.jsonl`` file that is empty,
+    new, or already starts with a JSON record (a client cannot make the server append to
+    ``~/.bashrc``); a path given on the command line is not checked."""
+    raw = options.get("feedbackLog", options.get("feedback_log"))
+    if not isinstance(raw, str) or not raw:
+        return
+    path = Path(raw).expanduser()
+    if path.suffix != ".jsonl":
+        raise SettingsError(f"feedbackLog must be a .jsonl file, got {raw!r} (set it with serve --feedback-log)")
+    try:
+        if path.is_file() and path.stat().st_size > 0:
+            with open(path, "rb") as f:
+                first = f.readline(65536).strip()
+            if not (first.startswith(b"{") and first.endswith(b"}")):
+                raise SettingsError(f"feedbackLog {raw!r} is a file that is not a feedback log; not appending to it")
+    except OSError:
+        return  # unreadable: the log itself will say so when it writes
+
+
 class SettingsLayers:
     """Where the settings come from, in order: the client's options, then the command line's overrides.
 
@@ -187,6 +207,8 @@ class SettingsLayers:
         """The settings at initialize, and the error to report if the client's options are invalid."""
         self.options = dict(options) if isinstance(options, dict) else {}
         try:
+            if "feedbackLog" not in self.overrides:
+                check_wire_log(self.options)
             return parse_settings({**self.options, **self.overrides}), None
         except SettingsError as exc:
             return self.defaults(), str(exc)
@@ -207,6 +229,8 @@ class SettingsLayers:
         if not isinstance(raw, dict):
             raise SettingsError("proactive-ls settings must be an object")
         options = {**self.options, **raw}
+        if "feedbackLog" not in self.overrides:
+            check_wire_log(raw)
         return parse_settings({**options, **self.overrides}), options
 
     def commit(self, options: dict[str, Any]) -> None:

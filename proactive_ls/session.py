@@ -139,7 +139,7 @@ class Session:
         self._report_invalid_globs()
         self.diagnostics = DiagnosticsState()
         self.documents = DocumentTracker(settings, roots, self.diagnostics, encoding)
-        self.feedback = feedback or FeedbackLog(settings.feedback_log_path())
+        self.feedback = feedback or FeedbackLog(settings.feedback_log_path(), notify=notify)
         self.engine = Engine(
             settings,
             build_proposer(settings, notify),
@@ -227,7 +227,7 @@ class Session:
             asyncio.ensure_future(old_judge.aclose())
         new_log = settings.feedback_log_path()
         if new_log != self.feedback.path and self.engine.feedback is not None:
-            self.feedback = FeedbackLog(new_log)
+            self.feedback = FeedbackLog(new_log, notify=self.notify)
             self.engine.feedback = self.feedback
 
     def _proposer_changes(self, settings: Settings) -> bool:
@@ -451,6 +451,8 @@ class Session:
     async def aclose(self) -> None:
         await self.driver.aclose()
         await self.engine.aclose()
+        await self.feedback.flush()  # a last try for answers kept in memory
+        self.feedback.close()
         for source in self.git:
             await source.aclose()
             source.watcher.close()  # ends GitPython's helper processes

@@ -162,3 +162,21 @@ async def test_the_right_token_opens_the_session_and_a_second_connection_is_refu
         pass
     assert status["result"]["feedbackLog"] == str(tmp_path / "log.jsonl")  # type: ignore[index]
     writer.close()
+
+
+def test_a_client_cannot_point_the_feedback_log_at_a_file_that_is_not_one(tmp_path: Path) -> None:
+    from proactive_ls.config import SettingsError, SettingsLayers
+
+    bashrc = tmp_path / ".bashrc"
+    bashrc.write_text("export PATH=$PATH:~/bin\n")
+    layers = SettingsLayers()
+    settings, error = layers.initial({"feedbackLog": str(bashrc)})
+    assert error is not None and "jsonl" in error and settings.feedback_log is None
+    disguised = tmp_path / "rc.jsonl"
+    disguised.write_text("alias ls='touch /tmp/x'\n")
+    with pytest.raises(SettingsError, match="not a feedback log"):
+        layers.changed({"proactive": {"feedbackLog": str(disguised)}})
+    good = tmp_path / "log.jsonl"
+    assert layers.changed({"feedbackLog": str(good)})[0].feedback_log == good
+    # The command line is the user's own choice: not checked.
+    assert SettingsLayers({"feedbackLog": str(bashrc)}).initial({})[0].feedback_log == bashrc

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,12 +94,33 @@ class FeedbackRecord(BaseModel):
         )
 
 
-class FeedbackLog:
-    """Appends records durably. Thread-safe; use :meth:`append` from async code."""
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 60.0
 
-    def __init__(self, path: Path) -> None:
+
+class FeedbackLog:
+    """Appends records durably. Thread-safe; use :meth:`append` from async code.
+
+    When the log cannot be written (a full disk, a removed folder), :meth:`append` keeps the
+    record in memory, in order, tells the user once in plain words, and retries: at every later
+    append and on a timer with backoff. So an answer is never refused and never silently lost.
+    """
+
+    def __init__(self, path: Path, notify: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.notify = notify
         self._lock = threading.Lock()
+        self._unwritten: list[FeedbackRecord] = []
+        self._told = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._retry_s = RETRY_FIRST_S
+        self._flushing = asyncio.Lock()
+        self.last_error: str | None = None
+
+    @property
+    def unwritten(self) -> int:
+        """Records kept in memory because the log could not be written yet."""
+        return len(self._unwritten)
 
     def _ensure_fresh_line(self, fd: int) -> None:
         size = os.fstat(fd).st_size
@@ -125,7 +146,55 @@ class FeedbackLog:
                 os.close(fd)
 
     async def append(self, record: FeedbackRecord) -> None:
-        await asyncio.to_thread(self.append_sync, record)
+        """Write ``record`` after any kept back; on failure keep it (never raises OSError)."""
+        self._unwritten.append(record)
+        await self.flush()
+
+    async def flush(self) -> bool:
+        """Write the records kept in memory, in order; whether all are on disk now."""
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> bool:
+        while self._unwritten:
+            try:
+                await asyncio.to_thread(self.append_sync, self._unwritten[0])
+            except OSError as exc:
+                self._failed(exc)
+                return False
+            self._unwritten.pop(0)
+        if self.last_error is not None:
+            log.warning("the feedback log %s is writable again; every kept answer is written", self.path)
+            if self._told and self.notify is not None:
+                self.notify(f"proactive-ls can write its feedback log again ({self.path}); no answer was lost.")
+            self.last_error, self._told, self._retry_s = None, False, RETRY_FIRST_S
+        return True
+
+    def _failed(self, exc: OSError) -> None:
+        self.last_error = exc.strerror or str(exc)
+        log.error("cannot write the feedback log %s: %s; %d answer(s) kept in memory", self.path, exc, self.unwritten)
+        if not self._told:
+            self._told = True
+            if self.notify is not None:
+                self.notify(
+                    f"proactive-ls cannot write its feedback log ({self.path}: {self.last_error}). Your answers are "
+                    "kept in memory and written as soon as it can; nothing is lost unless the server stops first."
+                )
+        if self._retry is None or self._retry.cancelled():
+            loop = asyncio.get_running_loop()
+            self._retry = loop.call_later(self._retry_s, lambda: asyncio.ensure_future(self._retry_now()))
+            self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
+
+    async def _retry_now(self) -> None:
+        self._retry = None
+        await self.flush()
+
+    def close(self) -> None:
+        """Stop retrying (at shutdown); what is still unwritten is logged, not silently dropped."""
+        if self._retry is not None:
+            self._retry.cancel()
+        if self._unwritten:
+            log.error("%d answer(s) could not be written to %s: %s", self.unwritten, self.path, self.last_error)
 
 
 def iter_records(path: Path, *, strict: bool = False) -> Iterator[FeedbackRecord]:
