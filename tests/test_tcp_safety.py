@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from proactive_ls.lsp import protocol
 from proactive_ls.lsp.transport import AddressError, check_host, parse_address
 
 CLI = [sys.executable, "-m", "proactive_ls"]
@@ -116,7 +117,12 @@ async def test_the_token_file_is_private_and_a_wrong_or_missing_token_gets_nothi
     # A blind POST, as a web page can send to localhost: the connection is closed, nothing answered.
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": "workspace/executeCommand", "params": {"command": "proactive.status"}}
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "workspace/executeCommand",
+            "params": {"command": protocol.COMMAND_STATUS},
+        }
     )
     writer.write(
         f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
@@ -153,7 +159,7 @@ async def test_the_right_token_opens_the_session_and_a_second_connection_is_refu
                 "jsonrpc": "2.0",
                 "id": 2,
                 "method": "workspace/executeCommand",
-                "params": {"command": "proactive.status", "arguments": []},
+                "params": {"command": protocol.COMMAND_STATUS, "arguments": []},
             }
         )
     )
