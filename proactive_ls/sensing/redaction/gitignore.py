@@ -49,6 +49,7 @@ class GitignoreCache:
         self._ignored: OrderedDict[tuple[Path, str], tuple[tuple[int, ...], bool]] = OrderedDict()
         self._stamps: dict[Path, tuple[float, int]] = {}  # ignore file -> (looked at, mtime)
         self._processes: dict[Path, _CheckIgnore] = {}
+        self._recent: dict[Path, tuple[float, bool]] = {}  # path -> (answered at, ignored)
 
     def close(self) -> None:
         with self._lock:
@@ -79,9 +80,15 @@ class GitignoreCache:
 
     def _ignored_locked(self, todo: list[tuple[int, Path]]) -> list[tuple[int, bool]]:
         out: list[tuple[int, bool]] = []
-        ask: dict[Path, list[tuple[int, str, tuple[int, ...]]]] = {}
+        ask: dict[Path, list[tuple[int, str, tuple[int, ...], Path]]] = {}
         now = self._clock()
+        recent = self._recent
         for i, path in todo:
+            seen = recent.get(path)
+            if seen is not None and now - seen[0] < STAMP_TTL_S:
+                # Answered within the time the ignore files' mtimes are trusted anyway.
+                out.append((i, seen[1]))
+                continue
             root = self._repo_root(path.parent)
             if root is None:
                 continue
@@ -95,17 +102,24 @@ class GitignoreCache:
             if cached is not None and cached[0] == stamps:
                 self._ignored.move_to_end(key)
                 out.append((i, cached[1]))
+                self._remember(path, now, cached[1])
             else:
-                ask.setdefault(root, []).append((i, key[1], stamps))
+                ask.setdefault(root, []).append((i, key[1], stamps, path))
         for root, items in ask.items():
-            ignored = self._check_ignore(root, sorted({rel for _, rel, _ in items}))
-            for i, rel, stamps in items:
+            ignored = self._check_ignore(root, sorted({rel for _, rel, _, _ in items}))
+            for i, rel, stamps, path in items:
                 value = rel in ignored
                 self._ignored[(root, rel)] = (stamps, value)
                 out.append((i, value))
+                self._remember(path, now, value)
             while len(self._ignored) > _GITIGNORE_CACHE_SIZE:
                 self._ignored.popitem(last=False)
         return out
+
+    def _remember(self, path: Path, now: float, ignored: bool) -> None:
+        if len(self._recent) >= _GITIGNORE_CACHE_SIZE:
+            self._recent.clear()
+        self._recent[path] = (now, ignored)
 
     def _ignore_stamps(self, root: Path, rel: PurePosixPath, now: float) -> tuple[int, ...]:
         """mtimes of every ignore file that can decide about ``rel``: a change invalidates the cache."""

@@ -20,6 +20,8 @@ from proactive_ls.sensing.redaction.gitignore import GitignoreCache
 from proactive_ls.sensing.redaction.globs import Glob
 from proactive_ls.sensing.redaction.secrets import redact_text
 
+_ANSWERS_KEPT = 4096
+
 
 class Redactor:
     """Redacts secrets from text and events, and decides which files are excluded.
@@ -49,6 +51,11 @@ class Redactor:
             except re.error as exc:
                 self.invalid_globs.append((g, str(exc)))
         self._gitignore = GitignoreCache()
+        # What the globs say of a path, and of a command line: pure functions of the string once
+        # the globs are fixed, asked again for every event about the same file (bounded).
+        self._glob_answers: dict[Path, bool] = {}
+        self._command_answers: dict[str, bool] = {}
+        self._uri_paths: dict[str, Path | None] = {}
 
     # -- text -------------------------------------------------------------------------------------
 
@@ -76,13 +83,23 @@ class Redactor:
     def _to_path(self, path: Path | str) -> Path | None:
         if isinstance(path, str):
             if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]+:", path) and not re.match(r"^[A-Za-z]:[\\/]", path):
-                return uri_to_path(path)  # file:// URIs; untitled: and other schemes have no file
+                return self._uri_path(path)  # file:// URIs; untitled: and other schemes have no file
             path = Path(path)
         if not path.is_absolute():
             for root in self.roots:
                 if (root / path).exists():
                     return root / path
             return self.roots[0] / path if self.roots else path
+        return path
+
+    def _uri_path(self, uri: str) -> Path | None:
+        """A URI's file (a pure function of the string: kept)."""
+        if uri in self._uri_paths:
+            return self._uri_paths[uri]
+        path = uri_to_path(uri)
+        if len(self._uri_paths) >= _ANSWERS_KEPT:
+            self._uri_paths.clear()
+        self._uri_paths[uri] = path
         return path
 
     def _relative(self, path: Path) -> PurePosixPath:
@@ -96,8 +113,14 @@ class Redactor:
         return PurePosixPath(path.as_posix())
 
     def _glob_excluded(self, path: Path) -> bool:
-        rel = self._relative(path)
-        return any(g.matches(rel) for g in self._globs)
+        answer = self._glob_answers.get(path)
+        if answer is None:
+            rel = self._relative(path)
+            answer = any(g.matches(rel) for g in self._globs)
+            if len(self._glob_answers) >= _ANSWERS_KEPT:
+                self._glob_answers.clear()
+            self._glob_answers[path] = answer
+        return answer
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -116,6 +139,15 @@ class Redactor:
 
     def _names_excluded_file(self, command_line: str) -> bool:
         """Whether a command mentions an excluded file by name (``cat .env``): its output is its content."""
+        answer = self._command_answers.get(command_line)
+        if answer is None:
+            answer = self._names_excluded_file_uncached(command_line)
+            if len(self._command_answers) >= _ANSWERS_KEPT:
+                self._command_answers.clear()
+            self._command_answers[command_line] = answer
+        return answer
+
+    def _names_excluded_file_uncached(self, command_line: str) -> bool:
         for token in command_line.split():
             token = token.strip("\"'<>|;&()")
             if token and not token.startswith("-") and any(g.matches(PurePosixPath(token)) for g in self._globs):
