@@ -157,3 +157,32 @@ async def test_valid_real_files_give_no_syntax_proposal(tmp_path: Path) -> None:
         assert syntax == [], syntax
     finally:
         await client.shutdown_session()
+
+
+async def test_when_the_traceback_scrolled_away_the_failing_test_is_opened(tmp_path: Path) -> None:
+    """122 failures: the first tracebacks are beyond the tail the editor forwards; the short
+    summary still names each test, so the proposal opens the first named test's definition."""
+    case = FAILURES["inflection-ordinal"]
+    project = corpus.copy_project(case["project"], tmp_path)
+    corpus.apply_seed(project, corpus.seed_of(case))
+    code, output = corpus.run_failure({**case, "command": case["command"].replace(" -x", "")}, project)
+    assert code == 1 and len(output) > 100_000
+    client = await start_session(project, tmp_path / "log.jsonl")
+    try:
+        client.protocol.notify(
+            protocol.TERMINAL_COMMAND,
+            {
+                "commandLine": "python -m pytest -q test_inflection.py",
+                "cwd": str(project),
+                "exitCode": 1,
+                "output": output,
+            },
+        )
+        proposal = await client.next_proposal(timeout=20)
+        assert proposal["operation"]["kind"] == "open_location", proposal
+        assert proposal["operation"]["uri"] == (project / "test_inflection.py").as_uri()
+        name = proposal["task"].split("`")[1].split("[")[0]
+        lines = (project / "test_inflection.py").read_text().split("\n")
+        assert lines[proposal["operation"]["range"]["start"]["line"]].startswith(f"def {name}("), proposal
+    finally:
+        await client.shutdown_session()

@@ -149,3 +149,16 @@ def test_an_unparsed_failure_shows_the_last_lines_only_when_asked(tmp_path: Path
     assert "something went wrong, see above" in suggestion.operation.markdown
     plain = event.model_copy(update={"failure": None})
     assert failed_command(ctx_for(plain, tmp_path)) is None
+
+
+def test_a_pytest_node_id_gives_the_test_definition(tmp_path: Path) -> None:
+    from proactive_ls.sensing.terminal.locate import definition_of_test
+
+    write(
+        tmp_path,
+        {"tests/test_io.py": "import x\n\n\nclass TestReader:\n    async def test_reads(self):\n        pass\n"},
+    )
+    found = definition_of_test("tests/test_io.py::TestReader::test_reads[utf-8]", str(tmp_path), [tmp_path])
+    assert found == (tmp_path / "tests/test_io.py", 5)
+    assert definition_of_test("tests/test_io.py::test_missing", str(tmp_path), [tmp_path]) is None
+    assert definition_of_test("TypeError: boom", str(tmp_path), [tmp_path]) is None

@@ -10,7 +10,7 @@ from proactive_ls.proposers.base import ProposalContext
 from proactive_ls.proposers.rules import Rule
 from proactive_ls.sensing.paths import path_to_uri
 from proactive_ls.sensing.terminal import UNPARSED
-from proactive_ls.sensing.terminal.locate import locate, symbols_of
+from proactive_ls.sensing.terminal.locate import definition_of_test, locate, symbols_of
 from proactive_ls.sensing.terminal.text import clip
 
 
@@ -43,6 +43,22 @@ def failed_command(ctx: ProposalContext) -> Suggestion | None:
             purpose="The user ran a command that failed and will want to see where.",
             anchor=Anchor(uri=uri, range=Range.line(line, column)),
             operation=OpenLocation(uri=uri, range=Range.line(line, column)),
+            key=f"terminal:{failure.tool}:{failure.title}:{where}",
+        )
+    # Only a test's name survived (its traceback scrolled out of the tail): open its definition.
+    if failure.location is None and (
+        definition := definition_of_test(failure.title, latest.cwd, roots, latest.command_line)
+    ):
+        path, number = definition
+        uri = path_to_uri(path)
+        where = f"{failure.title.split('::')[0]}:{number}"
+        more = f" ({failure.failed} failures)" if failure.failed > 1 else ""
+        return Suggestion(
+            task=f"Open the failing test `{_short(failure.title)}` at {where}",
+            message=f"'{latest.command_line}' failed{more}: {failure.title}. Open the test at {where}?",
+            purpose="The user ran tests that failed; the output no longer shows where, but names the test.",
+            anchor=Anchor(uri=uri, range=Range.line(number - 1, 0)),
+            operation=OpenLocation(uri=uri, range=Range.line(number - 1, 0)),
             key=f"terminal:{failure.tool}:{failure.title}:{where}",
         )
     # The tool named no file we can open: show what it said instead.

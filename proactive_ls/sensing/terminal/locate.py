@@ -18,7 +18,7 @@ from pathlib import Path
 
 from proactive_ls.sensing.terminal.command import _split
 
-__all__ = ["locate", "search_bases", "symbols_of"]
+__all__ = ["locate", "search_bases", "symbols_of", "definition_of_test"]
 
 _SKIP_DIRS = frozenset(
     {".git", "node_modules", ".venv", "venv", "__pycache__", "target", "dist", "build", ".tox", ".mypy_cache"}
@@ -170,3 +170,29 @@ def locate(
         return (-_mentions(p, wanted) if wanted else 0, distance)
 
     return min(found, key=rank).resolve()
+
+
+_NODE_ID = re.compile(r"^([^\s:]+\.py)::(?:[\w.]+::)*(\w+)(?:\[.*\])?$")
+
+
+def definition_of_test(
+    title: str, cwd: str | None, roots: list[Path], command_line: str = ""
+) -> tuple[Path, int] | None:
+    """For a pytest node id (``tests/test_x.py::TestA::test_b[1]``): its file and the 1-based line
+    of ``def test_b``. The fallback when the traceback scrolled out of the output we were sent and
+    only the short summary names the test."""
+    m = _NODE_ID.match(title)
+    if m is None:
+        return None
+    found = locate(m.group(1), cwd, roots, command_line)
+    if found is None:
+        return None
+    definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(m.group(2))}\s*\(")
+    try:
+        with found.open(encoding="utf-8", errors="replace") as f:
+            for number, line in enumerate(f, start=1):
+                if definition.match(line):
+                    return found, number
+    except OSError:
+        return None
+    return None
