@@ -190,6 +190,50 @@ def check_wire_log(options: dict[str, Any]) -> None:
         return  # unreadable: the log itself will say so when it writes
 
 
+def parse_settings_lenient(data: dict[str, Any] | None) -> tuple[Settings, list[tuple[str, str]]]:
+    """The settings with every unknown or invalid key left out, and the (key, problem) of each.
+
+    One bad key must not cost the user every other setting: it is dropped on its own (a nested
+    object such as `model` is dropped whole) and the rest applies.
+    """
+    remaining = dict(data or {})
+    problems: list[tuple[str, str]] = []
+    for _ in range(len(remaining) + 1):
+        try:
+            return Settings.model_validate(remaining), problems
+        except ValidationError as exc:
+            bad: dict[str, str] = {}
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                if key not in remaining:
+                    continue
+                if key not in bad:
+                    where = ".".join(str(p) for p in err["loc"][1:])
+                    msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+                    bad[key] = f"{where}: {msg}" if where else msg
+            if not bad:  # nothing to blame on one key: fall back to the defaults
+                return Settings(), [*problems, ("settings", str(exc.errors()[0]["msg"]))]
+            for key, problem in bad.items():
+                remaining.pop(key)
+                problems.append((key, problem))
+    return Settings(), problems
+
+
+def unwrap_pulled(result: Any) -> dict[str, Any] | None:
+    """One answer to ``workspace/configuration`` for section ``proactive``, as settings.
+
+    Editors that keep the server's settings in a ``proactive.settings`` object beside their own
+    client options (the VS Code extension) answer ``{"settings": {...}, "serverCommand": ...}``:
+    the nested object is the settings then.
+    """
+    if not isinstance(result, dict):
+        return None
+    nested = result.get("settings")
+    if isinstance(nested, dict) and not any(k in Settings.model_fields or k in _ALIASES for k in result):
+        return nested
+    return result
+
+
 class SettingsLayers:
     """Where the settings come from, in order: the client's options, then the command line's overrides.
 
@@ -202,16 +246,38 @@ class SettingsLayers:
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         self.overrides = dict(overrides or {})
         self.options: dict[str, Any] = {}
+        self.reported: set[tuple[str, str]] = set()
+        #: What the last :meth:`changed` left out, not reported before (for the server to tell).
+        self.problem: str | None = None
 
     def initial(self, options: Any) -> tuple[Settings, str | None]:
-        """The settings at initialize, and the error to report if the client's options are invalid."""
+        """The settings at initialize, and what to report of the client's options that were left out."""
         self.options = dict(options) if isinstance(options, dict) else {}
+        problems = self._checked_log(self.options)
+        settings, more = parse_settings_lenient({**self.options, **self.overrides})
+        return settings, self._report(problems + more)
+
+    def _checked_log(self, options: dict[str, Any]) -> list[tuple[str, str]]:
+        """A client's ``feedbackLog`` that names no feedback log is left out (and reported) on its own."""
+        if "feedbackLog" in self.overrides:
+            return []
         try:
-            if "feedbackLog" not in self.overrides:
-                check_wire_log(self.options)
-            return parse_settings({**self.options, **self.overrides}), None
+            check_wire_log(options)
         except SettingsError as exc:
-            return self.defaults(), str(exc)
+            options.pop("feedbackLog", None)
+            options.pop("feedback_log", None)
+            return [("feedbackLog", str(exc))]
+        return []
+
+    def _report(self, problems: list[tuple[str, str]]) -> str | None:
+        """A message naming the keys left out that were not reported yet (each is reported once)."""
+        fresh = [(k, p) for k, p in problems if (k, p) not in self.reported]
+        self.reported.update(fresh)
+        if not fresh:
+            return None
+        named = "; ".join(f"`{k}` ({p})" for k, p in fresh)
+        plural = "s" if len(fresh) > 1 else ""
+        return f"proactive-ls ignored the setting{plural} {named}; the other settings apply"
 
     def defaults(self) -> Settings:
         return parse_settings(self.overrides)
@@ -228,13 +294,18 @@ class SettingsLayers:
                     break
         if not isinstance(raw, dict):
             raise SettingsError("proactive-ls settings must be an object")
+        raw = dict(raw)
+        problems = self._checked_log(raw)
         options = {**self.options, **raw}
-        if "feedbackLog" not in self.overrides:
-            check_wire_log(raw)
-        return parse_settings({**options, **self.overrides}), options
+        settings, more = parse_settings_lenient({**options, **self.overrides})
+        self.problem = self._report(problems + more)
+        return settings, options
 
     def commit(self, options: dict[str, Any]) -> None:
         self.options = options
+
+
+_ALIASES = {to_camel(name) for name in Settings.model_fields}
 
 
 def data_dir() -> Path:

@@ -131,15 +131,19 @@ def make_client() -> ProactiveClient:
     return client
 
 
-def capabilities(experimental: bool = True, watch_files: bool = False) -> types.ClientCapabilities:
+def capabilities(
+    experimental: bool = True, watch_files: bool = False, configuration: bool = False, work_done_progress: bool = False
+) -> types.ClientCapabilities:
     return types.ClientCapabilities(
         window=types.WindowClientCapabilities(
             show_document=types.ShowDocumentClientCapabilities(support=True),
             show_message=types.ShowMessageRequestClientCapabilities(),
+            work_done_progress=work_done_progress or None,
         ),
         workspace=types.WorkspaceClientCapabilities(
             apply_edit=True,
             did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=watch_files),
+            configuration=configuration or None,
         ),
         experimental=protocol.client_capabilities() if experimental else None,
     )
@@ -154,16 +158,24 @@ async def start_session(
     settings: dict[str, Any] | None = None,
     command: list[str] | None = None,
     env: dict[str, str] | None = None,
+    configuration: dict[str, Any] | None = None,
+    work_done_progress: bool = False,
 ) -> ProactiveClient:
-    """Start the real server as a subprocess and initialize it for the folder `root`."""
+    """Start the real server as a subprocess and initialize it for the folder `root`.
+
+    `configuration`: the client supports ``workspace/configuration`` and answers with it (the
+    whole configuration object, sections by name); `work_done_progress`: it accepts ``$/progress``.
+    """
     client = make_client()
+    if configuration is not None:
+        client.set_configuration(configuration)
     if env is None:  # the user's own pause and mutes (the data folder) must not reach a test's server
         env = {**os.environ, "XDG_DATA_HOME": str(feedback_log.parent / "data")}
     await client.start_io(*(command or SERVER_COMMAND), env=env)
     options = {"feedbackLog": str(feedback_log), **FAST_SETTINGS, **(settings or {})}
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=capabilities(experimental, watch_files),
+            capabilities=capabilities(experimental, watch_files, configuration is not None, work_done_progress),
             root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
             initialization_options=options,

@@ -22,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from proactive_ls import __version__
-from proactive_ls.config import Settings, SettingsError, SettingsLayers
+from proactive_ls.config import Settings, SettingsError, SettingsLayers, unwrap_pulled
 from proactive_ls.control.kinds import ProposalKind, parse_kind
 from proactive_ls.control.store import ControlStore, default_control_path
 from proactive_ls.engine import TickResult, UnknownProposal
@@ -197,6 +197,8 @@ class ProactiveServer(LanguageServer):
         session = self.require_session()
         try:
             settings, options = self.layers.changed(raw)
+            if self.layers.problem is not None:
+                self.tell(self.layers.problem)
             session.reconfigure(settings)
         except SettingsError as exc:
             self.tell(f"{exc}; keeping the current settings", types.MessageType.Error)
@@ -205,6 +207,28 @@ class ProactiveServer(LanguageServer):
             self.tell(f"Invalid proactive-ls settings: {exc}; keeping the current ones", types.MessageType.Error)
             return
         self.layers.commit(options)
+
+    def can_pull_settings(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        return bool(workspace and workspace.configuration)
+
+    async def pull_settings(self) -> None:
+        """Ask the client for section ``proactive`` (per workspace folder; the first folder wins) when
+        it supports ``workspace/configuration``; what it answers goes over the current settings."""
+        session = self.require_session()
+        items = [types.ConfigurationItem(section="proactive", scope_uri=r.as_uri()) for r in session.roots]
+        try:
+            answers = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=items or [types.ConfigurationItem(section="proactive")])
+            )
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        merged: dict[str, Any] = {}
+        for answer in reversed(list(answers or [])):
+            merged.update(unwrap_pulled(answer) or {})
+        if merged:
+            self.reconfigure(merged)
 
     async def watch_git_files(self) -> None:
         """Ask a client that can watch files to report the git state files; else the session polls them."""
@@ -324,8 +348,10 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
     @server.feature(types.INITIALIZED)
     async def initialized(ls: ProactiveServer, params: types.InitializedParams) -> None:
         if ls.config_error:
-            ls.tell(ls.config_error, types.MessageType.Error)
+            ls.tell(ls.config_error)
             ls.config_error = None
+        if ls.can_pull_settings():
+            await ls.pull_settings()
         await ls.watch_git_files()
         await ls.listen_for_shells()
 
@@ -336,8 +362,11 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
             await ls.session.aclose()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def did_change_configuration(ls: ProactiveServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.reconfigure(params.settings)
+    async def did_change_configuration(ls: ProactiveServer, params: types.DidChangeConfigurationParams) -> None:
+        if isinstance(params.settings, dict) and params.settings:
+            ls.reconfigure(params.settings)  # pushed: the settings themselves
+        elif ls.can_pull_settings():
+            await ls.pull_settings()  # the pull model: the notification only says "ask again"
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: ProactiveServer, params: types.DidChangeWatchedFilesParams) -> None:
