@@ -294,11 +294,11 @@ class SettingsLayers:
                     break
         if not isinstance(raw, dict):
             raise SettingsError("proactive-ls settings must be an object")
-        raw = dict(raw)
-        problems = self._checked_log(raw)
+        if "feedbackLog" not in self.overrides:
+            check_wire_log(raw)  # a change that points the log at another file is refused whole
         options = {**self.options, **raw}
-        settings, more = parse_settings_lenient({**options, **self.overrides})
-        self.problem = self._report(problems + more)
+        settings, problems = parse_settings_lenient({**options, **self.overrides})
+        self.problem = self._report(problems)
         return settings, options
 
     def commit(self, options: dict[str, Any]) -> None:
