@@ -157,35 +157,14 @@ const ACCEPT_HINT: Record<string, string> = {
   model_task: "Accept asks the model to do it",
 };
 
-/** One-line notification text for a proposal: the message, then what Accept will do. */
+/** The notification for a proposal: the task as its title, then the message and what Accept will do. */
 export function notificationFor(p: ProposalPayload): NotificationSpec {
-  const message = p.message.replace(/\s+/g, " ").trim();
+  const task = p.task.replace(/\s+/g, " ").trim();
+  let message = p.message.replace(/\s+/g, " ").trim();
+  if (message.toLowerCase().startsWith(task.toLowerCase())) message = message.slice(task.length).replace(/^[\s:.—-]+/, "");
   const hint = ACCEPT_HINT[p.operation?.kind ?? ""];
-  const text = hint ? `${message} (${hint}.)` : message;
-  return { text, buttons: [ACCEPT, REJECT, NOT_NOW] };
-}
-
-export interface ServerCommand {
-  command: string;
-  arguments: unknown[];
-}
-
-/**
- * What answering a notification sends to the server.
- *
- * "Not now" or closing the notification sends nothing: the server records the proposal as ignored
- * when its time runs out. If the proposal was already answered elsewhere (a code action, another
- * window) the click is moot; if it was only timed out as ignored, the user's later answer still counts.
- */
-export function commandForChoice(
-  choice: string | undefined,
-  id: string,
-  resolvedOutcome?: string,
-): ServerCommand | null {
-  if (resolvedOutcome && resolvedOutcome !== "ignored") return null;
-  if (choice === ACCEPT) return { command: "proactive.accept", arguments: [id] };
-  if (choice === REJECT) return { command: "proactive.reject", arguments: [id] };
-  return null;
+  const body = [message, hint ? `(${hint}.)` : ""].filter(Boolean).join(" ");
+  return { text: body ? `${task} — ${body}` : task, buttons: [ACCEPT, REJECT, NOT_NOW] };
 }
 
 /** The server's answer to `proactive.status`, read leniently (unknown fields ignored). */
@@ -214,13 +193,76 @@ export function parseStatus(raw: unknown, nowS: number = Date.now() / 1000): Sta
   return { pending, snoozedUntil: until, raw: r };
 }
 
-/** Status bar text: a light bulb with the pending count, or the snooze end (not a bell: VS Code has its own). */
-export function statusBarText(pending: number, snoozedUntilS: number | null, nowS: number = Date.now() / 1000): string {
-  if (snoozedUntilS !== null && snoozedUntilS > nowS) {
-    const minutes = Math.max(1, Math.ceil((snoozedUntilS - nowS) / 60));
-    return `$(clock) snoozed ${minutes} min`;
+/** What the status bar shows: the server's life and the user's state, in one word each. */
+export type StatusState = "starting" | "on" | "waiting" | "snoozed" | "off" | "error";
+
+export interface StatusView {
+  state: StatusState;
+  text: string;
+  tooltip: string;
+}
+
+/** The extension's own glyph (a sparkle, not VS Code's light bulb) and a label, so it is never mistaken for VS Code's. */
+export const STATUS_ICON = "$(sparkle)";
+
+/**
+ * The status bar item for the client's state.
+ *
+ * `running` is the language client's state, `pending` the number of unanswered proposals,
+ * `snoozedUntilS` the end of a snooze (unix seconds), `error` why the server is not running.
+ */
+export function statusView(input: {
+  enabled: boolean;
+  running: "starting" | "running" | "stopped";
+  error?: string | null;
+  pending: number;
+  snoozedUntilS: number | null;
+  pausedIndefinitely?: boolean;
+  /** Where the server writes outcomes (from proactive.status), shown in the tooltip of a running server. */
+  feedbackLog?: string | null;
+  nowS?: number;
+}): StatusView {
+  const view = baseStatusView(input);
+  if (input.feedbackLog && (view.state === "on" || view.state === "waiting" || view.state === "snoozed")) {
+    view.tooltip += ` Feedback log: ${input.feedbackLog}`;
   }
-  return pending > 0 ? `$(lightbulb) ${pending}` : "$(lightbulb)";
+  return view;
+}
+
+function baseStatusView(input: Parameters<typeof statusView>[0]): StatusView {
+  const nowS = input.nowS ?? Date.now() / 1000;
+  if (!input.enabled) {
+    return { state: "off", text: "$(circle-slash) Proactive off", tooltip: "Proactive is turned off. Click for the menu (Turn on)." };
+  }
+  if (input.error) {
+    return { state: "error", text: "$(error) Proactive", tooltip: `Proactive: the server is not running: ${input.error}. Click for the menu.` };
+  }
+  if (input.running === "starting") {
+    return { state: "starting", text: "$(loading~spin) Proactive", tooltip: "Proactive: starting the server…" };
+  }
+  if (input.running === "stopped") {
+    return { state: "error", text: "$(error) Proactive", tooltip: "Proactive: the server stopped. Click for the menu (Restart the server)." };
+  }
+  if (input.pending > 0) {
+    const n = input.pending;
+    return {
+      state: "waiting",
+      text: `${STATUS_ICON} ${n} waiting`,
+      tooltip: `Proactive: ${n} proposal${n === 1 ? "" : "s"} waiting for an answer. Click to answer.`,
+    };
+  }
+  if (input.pausedIndefinitely) {
+    return { state: "snoozed", text: "$(clock) Proactive paused", tooltip: "Proactive: paused until resumed. Click to resume." };
+  }
+  if (input.snoozedUntilS !== null && input.snoozedUntilS > nowS) {
+    const minutes = Math.max(1, Math.ceil((input.snoozedUntilS - nowS) / 60));
+    return {
+      state: "snoozed",
+      text: `$(clock) Proactive ${minutes} min`,
+      tooltip: `Proactive: snoozed for ${minutes} more minute${minutes === 1 ? "" : "s"}. Click to resume.`,
+    };
+  }
+  return { state: "on", text: `${STATUS_ICON} Proactive`, tooltip: "Proactive: on, watching for a next step. Click for the menu." };
 }
 
 /** Plain shapes of a VS Code diagnostic, as far as the conversion needs. */
@@ -305,34 +347,172 @@ export function terminalCommandParams(input: {
   };
 }
 
-/** Keeps the proposals the user has not answered yet, and the outcome of the answered ones. */
+/** A proposal as the client remembers it: what it said, when, and how it ended. */
+export interface ProposalRecord {
+  proposal: ProposalPayload;
+  receivedAtMs: number;
+  /** undefined while pending; else accepted, rejected, ignored, snoozed, ... (as the server or the user decided). */
+  outcome?: string;
+  answeredAtMs?: number;
+}
+
+/** Outcomes after which an answer from the user still counts (the server records it as late). */
+export const LATE_ANSWERABLE = new Set(["ignored", "snoozed", "paused"]);
+
+/**
+ * The recent proposals, newest first: the pending ones and the outcome of the answered ones.
+ *
+ * The view lists them; the latest pending one is what "accept latest" answers.
+ */
 export class ProposalBook {
-  private pending = new Map<string, ProposalPayload>();
-  private outcomes = new Map<string, string>();
-  private order: string[] = [];
+  private records = new Map<string, ProposalRecord>();
 
-  constructor(private readonly keepOutcomes = 200) {}
+  constructor(private readonly keep = 50) {}
 
-  add(p: ProposalPayload): void {
-    this.pending.set(p.id, p);
+  add(p: ProposalPayload, nowMs: number = Date.now()): void {
+    this.records.delete(p.id);
+    this.records.set(p.id, { proposal: p, receivedAtMs: nowMs });
+    while (this.records.size > this.keep) {
+      const oldest = this.records.keys().next().value as string;
+      this.records.delete(oldest);
+    }
   }
 
-  resolve(id: string, outcome: string): void {
-    this.pending.delete(id);
-    if (!this.outcomes.has(id)) this.order.push(id);
-    this.outcomes.set(id, outcome);
-    while (this.order.length > this.keepOutcomes) this.outcomes.delete(this.order.shift()!);
+  resolve(id: string, outcome: string, nowMs: number = Date.now()): void {
+    const r = this.records.get(id);
+    if (!r) return;
+    r.outcome = outcome;
+    r.answeredAtMs = nowMs;
+  }
+
+  get(id: string): ProposalRecord | undefined {
+    return this.records.get(id);
   }
 
   outcome(id: string): string | undefined {
-    return this.outcomes.get(id);
+    return this.records.get(id)?.outcome;
+  }
+
+  /** Newest first. */
+  list(): ProposalRecord[] {
+    return [...this.records.values()].reverse();
+  }
+
+  /** The newest proposal still waiting for an answer. */
+  latestPending(): ProposalRecord | undefined {
+    return this.list().find((r) => r.outcome === undefined);
+  }
+
+  /** The newest proposal the user can still answer: pending, or timed out (a late answer). */
+  latestAnswerable(): ProposalRecord | undefined {
+    return this.list().find((r) => r.outcome === undefined || LATE_ANSWERABLE.has(r.outcome));
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    let n = 0;
+    for (const r of this.records.values()) if (r.outcome === undefined) n++;
+    return n;
   }
 
-  clear(): void {
-    this.pending.clear();
+  /** The server went away: what was pending there is no longer answerable. */
+  stopped(): void {
+    for (const r of this.records.values()) {
+      if (r.outcome === undefined) r.outcome = "lost (server stopped)";
+      else if (LATE_ANSWERABLE.has(r.outcome)) r.outcome += " (server restarted)";
+    }
   }
+}
+
+/**
+ * Messages for the server that must not be lost while it starts or restarts.
+ *
+ * Bounded (oldest dropped first, counted) so a server that never starts cannot grow it forever.
+ */
+export class OutboundQueue<T> {
+  private items: T[] = [];
+  private droppedCount = 0;
+
+  constructor(private readonly limit = 500) {}
+
+  push(item: T): void {
+    this.items.push(item);
+    while (this.items.length > this.limit) {
+      this.items.shift();
+      this.droppedCount++;
+    }
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /**
+   * Sends the queued items in order; an item whose send fails stays at the head with the ones after it.
+   * Returns how many were sent.
+   */
+  async drain(send: (item: T) => Promise<void>): Promise<number> {
+    let sent = 0;
+    while (this.items.length > 0) {
+      const head = this.items[0];
+      try {
+        await send(head);
+      } catch {
+        return sent;
+      }
+      if (this.items[0] === head) this.items.shift();
+      sent++;
+    }
+    return sent;
+  }
+}
+
+/** The events that led to a proposal (its ProactiveBench observations), oldest first: text and time. */
+export function observationLines(p: ProposalPayload, limit = 8): Array<{ text: string; time: string }> {
+  const obs = Array.isArray(p.observations) ? (p.observations as unknown[]) : [];
+  const lines: Array<{ text: string; time: string }> = [];
+  for (const o of obs.slice(-limit)) {
+    if (typeof o !== "object" || o === null) continue;
+    const r = o as Record<string, unknown>;
+    const event = r.event ?? r.Event;
+    const time = r.time ?? r.Time;
+    if (typeof event !== "string") continue;
+    lines.push({ text: event.replace(/\s+/g, " ").trim(), time: typeof time === "string" ? time : "" });
+  }
+  return lines;
+}
+
+/**
+ * The server settings to send: every `proactive.<key>` of the server's section (its effective value,
+ * so a setting the user removed goes back to its default), over the deprecated `proactive.settings` object.
+ */
+export function serverSettings(
+  keys: readonly string[],
+  get: (key: string) => unknown,
+  legacy: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(legacy ?? {}) };
+  for (const key of keys) {
+    const value = get(key);
+    // An emptied text or number box in the Settings editor means "none" (the server's null).
+    if (value !== undefined) out[key] = value === "" ? null : value;
+  }
+  return out;
+}
+
+/** The oldest Python the server runs on (pyproject's requires-python). */
+export const MIN_PYTHON: readonly [number, number] = [3, 11];
+
+/** Reads `print(major, minor); print(sys.executable)` from a candidate interpreter. */
+export function parseInterpreterProbe(stdout: string): { ok: boolean; version: string; executable: string } | null {
+  const [first, second] = stdout.trim().split(/\r?\n/);
+  const m = /^(\d+) (\d+)$/.exec((first ?? "").trim());
+  if (!m || !second) return null;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  const ok = major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1]);
+  return { ok, version: `${major}.${minor}`, executable: second.trim() };
 }

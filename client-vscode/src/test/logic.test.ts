@@ -9,12 +9,16 @@ import {
   REJECT,
   TailBuffer,
   Timers,
-  commandForChoice,
+  LATE_ANSWERABLE,
   diagnosticsParams,
   notificationFor,
   parseProposal,
   parseStatus,
-  statusBarText,
+  statusView,
+  OutboundQueue,
+  observationLines,
+  serverSettings,
+  parseInterpreterProbe,
   terminalCommandParams,
   toLspDiagnostic,
 } from "../logic";
@@ -157,11 +161,16 @@ test("proposal becomes a notification with Accept / Reject / Not now", () => {
   assert.equal(typeof parsed, "object");
   const spec = notificationFor(parsed as Exclude<typeof parsed, string>);
   assert.deepEqual(spec.buttons, ["Accept", "Reject", "Not now"]);
-  assert.equal(spec.text, "The test you just ran, test_parse, fails at tests/test_cli.py:42. Open it? (Accept opens it.)");
+  assert.equal(
+    spec.text,
+    "Fix failing test test_parse — The test you just ran, test_parse, fails at tests/test_cli.py:42. Open it? (Accept opens it.)",
+  );
   const other = notificationFor({ ...proposal, operation: { kind: "apply_edit" } });
   assert.match(other.text, /Accept applies the edit/);
   const unknown = notificationFor({ ...proposal, operation: { kind: "something_new" } });
-  assert.equal(unknown.text, "The test you just ran, test_parse, fails at tests/test_cli.py:42. Open it?");
+  assert.equal(unknown.text, "Fix failing test test_parse — The test you just ran, test_parse, fails at tests/test_cli.py:42. Open it?");
+  const repeats = notificationFor({ ...proposal, message: "Fix failing test test_parse: it fails at line 42." });
+  assert.equal(repeats.text, "Fix failing test test_parse — it fails at line 42. (Accept opens it.)");
 });
 
 test("malformed proposals are refused with a reason", () => {
@@ -170,16 +179,9 @@ test("malformed proposals are refused with a reason", () => {
   assert.equal(parseProposal({ id: "1", task: "", message: "y" }), "proposal has no task");
 });
 
-test("choices map to server commands; Not now and closing send nothing", () => {
-  assert.deepEqual(commandForChoice(ACCEPT, "p-1"), { command: "proactive.accept", arguments: ["p-1"] });
-  assert.deepEqual(commandForChoice(REJECT, "p-1"), { command: "proactive.reject", arguments: ["p-1"] });
-  assert.equal(commandForChoice(NOT_NOW, "p-1"), null);
-  assert.equal(commandForChoice(undefined, "p-1"), null);
-  // answered elsewhere (code action, snooze): the click is moot
-  assert.equal(commandForChoice(ACCEPT, "p-1", "accepted"), null);
-  assert.equal(commandForChoice(REJECT, "p-1", "snoozed"), null);
-  // only timed out: a late answer still counts
-  assert.deepEqual(commandForChoice(ACCEPT, "p-1", "ignored"), { command: "proactive.accept", arguments: ["p-1"] });
+test("late answers: only outcomes the server decided alone can still be answered", () => {
+  for (const o of ["ignored", "snoozed", "paused"]) assert.ok(LATE_ANSWERABLE.has(o), o);
+  for (const o of ["accepted", "rejected"]) assert.ok(!LATE_ANSWERABLE.has(o), o);
 });
 
 test("status is read from the server's proactive.status answer", () => {
@@ -193,12 +195,27 @@ test("status is read from the server's proactive.status answer", () => {
   assert.equal(parseStatus("nope"), null);
 });
 
-test("status bar text", () => {
+test("status bar states: starting, on, N waiting, snoozed, off, error", () => {
   const now = 1_000_000;
-  assert.equal(statusBarText(0, null, now), "$(lightbulb)");
-  assert.equal(statusBarText(3, null, now), "$(lightbulb) 3");
-  assert.equal(statusBarText(3, now + 61, now), "$(clock) snoozed 2 min");
-  assert.equal(statusBarText(1, now - 5, now), "$(lightbulb) 1");
+  const base = { enabled: true, running: "running" as const, pending: 0, snoozedUntilS: null, nowS: now };
+  assert.equal(statusView({ ...base, running: "starting" }).state, "starting");
+  const on = statusView(base);
+  assert.equal(on.state, "on");
+  assert.equal(on.text, "$(sparkle) Proactive");
+  const waiting = statusView({ ...base, pending: 3 });
+  assert.equal(waiting.state, "waiting");
+  assert.equal(waiting.text, "$(sparkle) 3 waiting");
+  const snoozed = statusView({ ...base, snoozedUntilS: now + 61 });
+  assert.equal(snoozed.state, "snoozed");
+  assert.equal(snoozed.text, "$(clock) Proactive 2 min");
+  assert.equal(statusView({ ...base, snoozedUntilS: now - 5 }).state, "on", "an expired snooze is on");
+  assert.equal(statusView({ ...base, pausedIndefinitely: true }).state, "snoozed");
+  assert.equal(statusView({ ...base, enabled: false, running: "stopped" }).state, "off");
+  const err = statusView({ ...base, running: "stopped", error: "no Python" });
+  assert.equal(err.state, "error");
+  assert.match(err.tooltip, /no Python/);
+  assert.equal(statusView({ ...base, running: "stopped" }).state, "error", "a server that stopped by itself is an error");
+  assert.doesNotMatch(statusView(base).text, /lightbulb/, "not VS Code's own light bulb");
 });
 
 test("diagnostics: own source skipped, severity and code converted", () => {
@@ -246,16 +263,73 @@ test("terminal command params: trimmed command, null exit code, tail output, dur
   );
 });
 
-test("proposal book counts pending and remembers outcomes", () => {
+test("proposal book: newest first, latest answerable, bounded, stopped", () => {
   const book = new ProposalBook(2);
-  book.add({ id: "a", task: "t", message: "m" });
-  book.add({ id: "b", task: "t", message: "m" });
+  book.add({ id: "a", task: "t", message: "m" }, 1);
+  book.add({ id: "b", task: "t", message: "m" }, 2);
   assert.equal(book.pendingCount, 2);
-  book.resolve("a", "accepted");
+  assert.deepEqual(book.list().map((r) => r.proposal.id), ["b", "a"]);
+  assert.equal(book.latestPending()?.proposal.id, "b");
+  book.resolve("b", "accepted");
   assert.equal(book.pendingCount, 1);
-  assert.equal(book.outcome("a"), "accepted");
-  book.resolve("b", "ignored");
-  book.resolve("c", "rejected");
-  assert.equal(book.outcome("a"), undefined, "oldest outcome forgotten past the bound");
-  assert.equal(book.outcome("c"), "rejected");
+  assert.equal(book.outcome("b"), "accepted");
+  assert.equal(book.latestAnswerable()?.proposal.id, "a");
+  book.resolve("a", "ignored");
+  assert.equal(book.latestPending(), undefined);
+  assert.equal(book.latestAnswerable()?.proposal.id, "a", "an ignored proposal can still be answered late");
+  book.add({ id: "c", task: "t", message: "m" }, 3);
+  assert.equal(book.get("a"), undefined, "oldest forgotten past the bound");
+  book.resolve("zzz", "rejected");
+  assert.equal(book.outcome("zzz"), undefined, "an unknown id is not invented");
+  book.stopped();
+  assert.equal(book.pendingCount, 0);
+  assert.match(book.outcome("c") ?? "", /lost/);
+});
+
+test("outbound queue keeps order, keeps what failed, drops the oldest past its bound", async () => {
+  const q = new OutboundQueue<number>(3);
+  for (const n of [1, 2, 3, 4]) q.push(n);
+  assert.equal(q.size, 3);
+  assert.equal(q.dropped, 1);
+  const seen: number[] = [];
+  let fail = true;
+  const sent = await q.drain(async (n) => {
+    if (n === 3 && fail) throw new Error("down");
+    seen.push(n);
+  });
+  assert.equal(sent, 1);
+  assert.deepEqual(seen, [2]);
+  assert.equal(q.size, 2, "the failed item and the ones after it stay");
+  fail = false;
+  assert.equal(await q.drain(async (n) => void seen.push(n)), 2);
+  assert.deepEqual(seen, [2, 3, 4]);
+  assert.equal(q.size, 0);
+});
+
+test("observation lines: the events that led to a proposal", () => {
+  const lines = observationLines({
+    id: "x",
+    task: "t",
+    message: "m",
+    observations: [{ time: "10:00", event: "user ran  pytest\n -q" }, { Time: "", Event: "tests failed" }, { nope: 1 }],
+  });
+  assert.deepEqual(lines, [
+    { text: "user ran pytest -q", time: "10:00" },
+    { text: "tests failed", time: "" },
+  ]);
+  assert.deepEqual(observationLines({ id: "x", task: "t", message: "m" }), []);
+});
+
+test("server settings: typed keys over the legacy object, unset keys left out", () => {
+  const values: Record<string, unknown> = { maxPerHour: 3, quietPeriodMs: 50 };
+  const out = serverSettings(["maxPerHour", "quietPeriodMs", "eagerness"], (k) => values[k], { maxPerHour: 99, judge: "none" });
+  assert.deepEqual(out, { maxPerHour: 3, quietPeriodMs: 50, judge: "none" });
+  assert.deepEqual(serverSettings(["feedbackLog"], () => "", {}), { feedbackLog: null }, "an emptied box is none");
+});
+
+test("interpreter probe: Python 3.11+ only", () => {
+  assert.deepEqual(parseInterpreterProbe("3 12\n/usr/bin/python3\n"), { ok: true, version: "3.12", executable: "/usr/bin/python3" });
+  assert.equal(parseInterpreterProbe("3 10\n/usr/bin/python3")?.ok, false);
+  assert.equal(parseInterpreterProbe("4 0\n/x")?.ok, true);
+  assert.equal(parseInterpreterProbe("garbage"), null);
 });
