@@ -48,7 +48,7 @@ const STATUS_REFRESH_MS = 30_000;
 /** The section of package.json's configuration that scripts/make-vscode-settings.py generates. */
 const SERVER_SECTION_ID = "proactive.server";
 /** Settings of the extension itself: never sent to the server. */
-const CLIENT_KEYS = ["serverCommand", "serverArgs", "python", "enabled", "forwardTerminal", "forwardDiagnostics", "settings"];
+const CLIENT_KEYS = ["serverCommand", "serverArgs", "python", "forwardTerminal", "forwardDiagnostics", "settings"];
 const RESTART_KEYS = ["serverCommand", "serverArgs", "python"];
 
 /** Server commands the extension uses; which ones a server has is read from its initialize result. */
@@ -116,6 +116,11 @@ class ProactiveClient implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly clientDisposables: vscode.Disposable[] = [];
   private readonly serverKeys: string[];
+  /**
+   * A server whose settings have `enabled` stays running when turned off (it keeps the history and
+   * proposes nothing); with an older server, off stops it.
+   */
+  private readonly serverHasEnabled: boolean;
   private serverCommands = new Set<string>();
   private lifecycle: "starting" | "running" | "stopped" = "stopped";
   private error: string | null = null;
@@ -129,6 +134,7 @@ class ProactiveClient implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.serverKeys = serverKeysOf(context.extension.packageJSON);
+    this.serverHasEnabled = this.serverKeys.includes("enabled");
     this.output = vscode.window.createOutputChannel("Proactive");
     this.statusItem = vscode.window.createStatusBarItem("proactive.status", vscode.StatusBarAlignment.Right, 50);
     this.statusItem.name = "Proactive";
@@ -191,7 +197,7 @@ class ProactiveClient implements vscode.Disposable {
 
   /** Starts the server unless it is off or already starting; never throws (errors go to the status bar). */
   start(): Promise<void> {
-    if (!this.enabled) {
+    if (!this.enabled && !this.serverHasEnabled) {
       this.renderStatus();
       return Promise.resolve();
     }
@@ -241,8 +247,9 @@ class ProactiveClient implements vscode.Disposable {
     client.registerFeature(new ProposalsCapability());
     this.clientDisposables.push(
       client.onNotification("proactive/proposal", (raw: unknown) => this.onProposal(raw)),
-      client.onNotification("proactive/proposalResolved", (raw: { id?: string; outcome?: string }) => {
-        if (raw && typeof raw.id === "string") this.resolved(raw.id, raw.outcome ?? "resolved");
+      client.onNotification("proactive/proposalResolved", (raw: { id?: string; outcome?: string; lateByS?: number }) => {
+        const late = typeof raw?.lateByS === "number" ? " (late)" : "";
+        if (raw && typeof raw.id === "string") this.resolved(raw.id, (raw.outcome ?? "resolved") + late);
         void this.refreshStatus();
       }),
       client.onDidChangeState((e) => this.onState(e.newState)),
@@ -505,8 +512,9 @@ class ProactiveClient implements vscode.Disposable {
       const info = parseStatus(raw);
       this.snoozedUntil = info?.snoozedUntil ?? null;
       const r = (info?.raw ?? {}) as Record<string, unknown>;
-      const pause = r.paused ?? r.pause;
-      this.pausedIndefinitely = pause === true || (typeof pause === "object" && pause !== null && (pause as { until?: unknown }).until === null);
+      // A pause (proactive.pause) is a snooze with an end, or none (until resumed).
+      this.pausedIndefinitely = r.paused === true && (r.pausedUntil === null || r.pausedUntil === undefined);
+      if (typeof r.pausedUntil === "number" && r.pausedUntil > (this.snoozedUntil ?? 0)) this.snoozedUntil = r.pausedUntil;
       this.serverPending = info ? info.pending : null;
       this.lastStatus = info?.raw ?? null;
       this.renderStatus();
@@ -735,7 +743,7 @@ class ProactiveClient implements vscode.Disposable {
 
   private onConfiguration(e: vscode.ConfigurationChangeEvent): void {
     if (!e.affectsConfiguration("proactive")) return;
-    if (e.affectsConfiguration("proactive.enabled")) {
+    if (e.affectsConfiguration("proactive.enabled") && !this.serverHasEnabled) {
       this.updateContexts();
       if (this.enabled) void this.start();
       else void this.stop().then(() => this.log("turned off"));
@@ -747,6 +755,8 @@ class ProactiveClient implements vscode.Disposable {
       return;
     }
     const touched = ["settings", ...this.serverKeys].some((k) => e.affectsConfiguration(`proactive.${k}`));
+    this.updateContexts();
+    this.renderStatus();
     if (!touched || !this.client || !this.isRunning) return;
     const settings = { proactive: this.settingsForServer() };
     this.log(`settings changed: ${JSON.stringify(settings.proactive)}`);
@@ -759,7 +769,7 @@ class ProactiveClient implements vscode.Disposable {
   // --- diagnostics from other sources ----------------------------------------------------------
 
   private onDiagnostics(e: vscode.DiagnosticChangeEvent): void {
-    if (!this.enabled || !this.cfg.get<boolean>("forwardDiagnostics", true)) return;
+    if ((!this.enabled && !this.serverHasEnabled) || !this.cfg.get<boolean>("forwardDiagnostics", true)) return;
     for (const uri of e.uris) {
       if (uri.scheme === "file") this.diagDebouncer.trigger(uri.toString());
     }
@@ -791,7 +801,7 @@ class ProactiveClient implements vscode.Disposable {
     const run = this.running.get(e.execution);
     this.running.delete(e.execution);
     if (!run) return;
-    if (!this.enabled || !this.cfg.get<boolean>("forwardTerminal", true)) return;
+    if ((!this.enabled && !this.serverHasEnabled) || !this.cfg.get<boolean>("forwardTerminal", true)) return;
     await Promise.race([run.drained, new Promise((r) => setTimeout(r, OUTPUT_DRAIN_MS))]);
     const params = terminalCommandParams({
       commandLine: e.execution.commandLine.value,

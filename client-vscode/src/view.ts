@@ -61,7 +61,7 @@ export class ProposalsView implements vscode.TreeDataProvider<Node> {
     );
     item.id = p.id;
     item.description = `${outcome ?? "waiting"} · ${age(record.receivedAtMs, Date.now())}`;
-    item.iconPath = new vscode.ThemeIcon(outcome === undefined ? "bell-dot" : (OUTCOME_ICON[outcome] ?? "circle-outline"));
+    item.iconPath = new vscode.ThemeIcon(outcome === undefined ? "bell-dot" : (OUTCOME_ICON[outcome.split(" ")[0]] ?? "circle-outline"));
     const tip = new vscode.MarkdownString();
     tip.appendMarkdown(`**${p.task}**\n\n`);
     tip.appendText(`${p.message}\n\n`);
