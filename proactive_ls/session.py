@@ -148,6 +148,7 @@ class Session:
             redact=self.redactor.redact_event,
             workspace_roots=[str(r) for r in roots],
             language_of=self.language_of,
+            inside=self.redactor.inside_workspace,
         )
         self.on_tick = on_tick
         self.stepper = Stepper(self.engine, on_tick)
@@ -217,6 +218,7 @@ class Session:
         self.redactor = build_redactor(settings, self.roots)
         self._report_invalid_globs()
         self.engine.redact = self.redactor.redact_event
+        self.engine.inside = self.redactor.inside_workspace
         if proposer is not None:
             old = self.engine.proposer
             self.engine.proposer = proposer

@@ -23,7 +23,7 @@ from proactive_ls.engine.policy import Control, ProposalPolicy, switched_off
 from proactive_ls.events import EventBase, render_history
 from proactive_ls.feedback.log import FeedbackLog, FeedbackRecord, Outcome
 from proactive_ls.judges.base import AcceptAll, Judge
-from proactive_ls.proposals import Proposal, Suggestion
+from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Suggestion
 from proactive_ls.proposers.base import ProposalContext, Proposer
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,23 @@ Progress = Callable[[str], AbstractAsyncContextManager[None]]
 LanguageOf = Callable[[str | None], str | None]
 #: How many proposals that went unanswered (ignored, snoozed) can still be answered late.
 LATE_ANSWERS_KEPT = 500
+
+
+def _places(suggestion: Suggestion) -> list[str]:
+    """The files a suggestion points at: its anchor and where accepting it goes or edits."""
+    places = [suggestion.anchor.uri] if suggestion.anchor else []
+    op = suggestion.operation
+    if isinstance(op, OpenLocation):
+        places.append(op.uri)
+    elif isinstance(op, ApplyEdit):
+        places.extend(str(uri) for uri in (op.edit.get("changes") or {}))
+        for change in op.edit.get("documentChanges") or []:
+            if isinstance(change, dict):
+                doc = change.get("textDocument")
+                places.extend(
+                    str(u) for u in (doc.get("uri") if isinstance(doc, dict) else None, change.get("uri")) if u
+                )
+    return places
 
 
 class UnknownProposal(KeyError):
@@ -76,8 +93,10 @@ class Engine:
         workspace_roots: list[str] | None = None,
         control: Control | None = None,
         language_of: LanguageOf | None = None,
+        inside: Callable[[str], bool] | None = None,
     ) -> None:
         self.settings = settings
+        self.inside = inside  # whether a file or URI is inside the workspace: proposals never point outside
         self.proposer = proposer
         self.judge: Judge = judge or AcceptAll()
         self.feedback = feedback
@@ -220,6 +239,10 @@ class Engine:
         self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult
     ) -> Proposal | None:
         key = suggestion.identity()
+        if self.inside is not None and not all(self.inside(place) for place in _places(suggestion)):
+            log.info("not proposing a task that points outside the workspace: %s", suggestion.task)
+            self.last_decision = "suppressed: points outside the workspace"
+            return None
         kind = kind_of(key, suggestion.operation.kind, self.proposer.name).value
         uri = suggestion.anchor.uri if suggestion.anchor is not None else None
         language = self.language_of(uri)

@@ -40,6 +40,7 @@ class Redactor:
         self.respect_gitignore = respect_gitignore
         self.redact_secrets = redact_secrets
         self.roots = [Path(r).absolute() for r in roots or []]
+        self._real_roots = [_real(r) for r in self.roots]
         self._globs: list[Glob] = []
         #: Globs that cannot be compiled (``[z-a]``): skipped, each with its problem, to report.
         self.invalid_globs: list[tuple[str, str]] = []
@@ -73,12 +74,27 @@ class Redactor:
     def is_excluded_many(self, paths: Iterable[Path | str]) -> list[bool]:
         """:meth:`is_excluded` for many paths, asking git once per repository for the uncached ones."""
         resolved = [self._to_path(p) for p in paths]
-        result = [p is not None and self._glob_excluded(p) for p in resolved]
+        result = [p is not None and (self._glob_excluded(p) or not self._path_inside(p)) for p in resolved]
         if self.respect_gitignore:
             todo = [(i, p) for i, p in enumerate(resolved) if p is not None and not result[i] and p.is_absolute()]
             for i, ignored in self._gitignore.ignored(todo):
                 result[i] = ignored
         return result
+
+    def inside_workspace(self, path: Path | str) -> bool:
+        """Whether a file (path or ``file:`` URI) is inside a workspace root once symlinks are
+        resolved; a URI of another scheme (``untitled:``) has no file and counts as inside. Without
+        roots (a single file opened) there is no boundary to draw."""
+        resolved = self._to_path(path)
+        return resolved is None or self._path_inside(resolved)
+
+    def _path_inside(self, path: Path) -> bool:
+        """The workspace is a boundary: a file outside every root (after resolving symlinks) is
+        treated as excluded, so its content never enters the history, a model request or an export."""
+        if not self._real_roots:
+            return True
+        real = _real(path if path.is_absolute() else self.roots[0] / path)  # not cached: a link can move
+        return any(real == r or r in real.parents for r in self._real_roots)
 
     def _to_path(self, path: Path | str) -> Path | None:
         if isinstance(path, str):
@@ -153,3 +169,10 @@ class Redactor:
             if token and not token.startswith("-") and any(g.matches(PurePosixPath(token)) for g in self._globs):
                 return True
         return False
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: not inside anything
+        return Path("/nonexistent-symlink-loop") / path.name
