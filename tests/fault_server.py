@@ -12,6 +12,8 @@ for vLLM, and answers each chat request according to a mode, taken from a queue 
 ``empty``        an empty answer
 ``429``, ``500``, ``502``, ``503``, ``400``, ``404``  that status (429 and 503 with Retry-After: 0)
 ``hang``         no answer for ``hang_s`` seconds (the client times out first)
+``trickle``      the answer one byte every ``trickle_s`` (each read is quick; the whole is not)
+``huge``         a 3 MiB answer (a server that ignores max_tokens)
 
 A refused connection is a port nobody listens on: :func:`closed_port` or :meth:`FaultServer.stop`
 (the server can be started again on the same port to play a recovery).
@@ -61,6 +63,7 @@ class FaultServer:
         self.default_mode = "valid"
         self.queue: deque[str] = deque()
         self.hang_s = 5.0
+        self.trickle_s = 0.2
         self.answers: dict[str, Any] = {
             "proactive_answer": dict(VALID_ANSWER),
             "proactive_judgement": dict(VALID_JUDGEMENT),
@@ -180,6 +183,24 @@ class FaultServer:
                 if mode == "hang":
                     time.sleep(server.hang_s)
                     mode = "valid"
+                if mode == "trickle":  # headers at once, then one byte every trickle_s: only a total deadline ends it
+                    full = json.dumps(self._completion(json.dumps(server.answers["proactive_answer"]), "stop", body))
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(full)))
+                    self.end_headers()
+                    try:
+                        for ch in full.encode():
+                            self.wfile.write(bytes([ch]))
+                            self.wfile.flush()
+                            time.sleep(server.trickle_s)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
+                if mode == "huge":  # a server that ignores max_tokens and the schema
+                    huge = {**VALID_ANSWER, "Response": "A" * (3 * 1024 * 1024)}
+                    self._send(200, self._completion(json.dumps(huge), "stop", body))
+                    return
                 if mode.isdigit():
                     status = int(mode)
                     headers = {"Retry-After": "0"} if status in (429, 503) else {}

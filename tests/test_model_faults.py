@@ -810,3 +810,30 @@ def test_model_configs_are_valid_settings_and_serve_arguments(path: Path) -> Non
     for ep in endpoints:  # every configured name is one the server will list
         assert ep.name in [name, *loras]
         assert ep.max_tokens >= 384  # the schema's floors need room (see llm/schema.py)
+
+
+async def test_a_trickling_server_meets_a_total_deadline_not_one_per_read(server: FaultServer) -> None:
+    server.default_mode = "trickle"
+    server.trickle_s = 0.1  # ~1000 bytes: 100 s in all, each read well within the timeout
+    notes: list[str] = []
+    p = proposer_for(server.url, notes, timeout_s=1.0, max_retries=0)
+    p.client.retry = RetryPolicy(max_retries=0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    s = await p.propose(ctx_of(session()))
+    elapsed = loop.time() - started
+    await p.aclose()
+    assert s is not None and s.model is None  # the embedded proposer's answer instead
+    assert p.last_error is not None and p.last_error.kind == "timeout" and "total deadline" in str(p.last_error)
+    assert elapsed < 10  # bounded by the deadline (1 s), not by the 100 s the trickle would take
+
+
+async def test_an_oversized_answer_is_refused_while_it_streams(server: FaultServer) -> None:
+    server.default_mode = "huge"
+    notes: list[str] = []
+    p = proposer_for(server.url, notes, timeout_s=10.0, max_retries=0)
+    p.client.retry = RetryPolicy(max_retries=0)
+    s = await p.propose(ctx_of(session()))
+    await p.aclose()
+    assert s is not None and s.model is None
+    assert p.last_error is not None and p.last_error.kind == "invalid" and "larger than" in str(p.last_error)

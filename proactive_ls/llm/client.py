@@ -30,6 +30,8 @@ import httpx
 from proactive_ls.config import ModelEndpoint
 
 T = TypeVar("T")
+MAX_ANSWER_BYTES = 1024 * 1024  # a whole HTTP answer of the model server, bytes after decoding
+
 ErrorKind = Literal["unreachable", "timeout", "http", "invalid", "circuit_open"]
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -232,11 +234,29 @@ class ModelClient:
 
     # -- one HTTP exchange, with retries ---------------------------------------------------------
 
+    async def _bounded_request(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        """The response read as a stream and counted: an answer over :data:`MAX_ANSWER_BYTES` is refused
+        before it is all in memory (a server that ignores max_tokens cannot fill the editor's RAM)."""
+        async with self._http.stream(method, path, json=body) as resp:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise ModelError("invalid", f"the answer is larger than {MAX_ANSWER_BYTES // 1024} KiB")
+                chunks.append(chunk)
+            skip = ("content-encoding", "content-length", "transfer-encoding")
+            headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() not in skip]
+            return httpx.Response(resp.status_code, headers=headers, content=b"".join(chunks), request=resp.request)
+
     async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
         attempt = 0
         while True:
             try:
-                resp = await self._http.request(method, path, json=body)
+                resp = await asyncio.wait_for(self._bounded_request(method, path, body), self.endpoint.timeout_s)
+            except TimeoutError:  # the whole exchange, however slowly the bytes trickle in
+                error = ModelError("timeout", f"no answer within {self.endpoint.timeout_s:g} s (total deadline)")
+                wait = None
             except httpx.TimeoutException as exc:
                 error = ModelError("timeout", f"no answer within {self.endpoint.timeout_s:g} s ({type(exc).__name__})")
                 wait = None
