@@ -208,6 +208,49 @@ def export(
     raise typer.Exit(main_export(format.value, feedback_log, since, until, out, include_ignored))
 
 
+feedback_app = typer.Typer(help="The feedback log: purge what it keeps.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+class StatsBy(StrEnum):
+    kind = "kind"
+    proposer = "proposer"
+    judge = "judge"
+    language = "language"
+    week = "week"
+
+
+@feedback_app.command("purge")
+def feedback_purge(
+    before: Annotated[
+        str | None, typer.Option(help="Remove the records decided before this time (ISO 8601 or unix seconds).")
+    ] = None,
+    all_records: Annotated[bool, typer.Option("--all", help="Remove every record.")] = False,
+    feedback_log: Annotated[Path | None, typer.Option(help="The log (default: the default log).")] = None,
+) -> None:
+    """Remove old (or all) records from the feedback log and its rotated segments."""
+    _setup_logging("warning", None)
+    from proactive_ls.feedback.lifecycle import main_purge
+
+    raise typer.Exit(main_purge(feedback_log, before, all_records))
+
+
+@app.command()
+def stats(
+    feedback_log: Annotated[
+        list[Path] | None, typer.Option(help="A log to read; repeat for several (default: the default log).")
+    ] = None,
+    by: Annotated[StatsBy, typer.Option(help="How to group.")] = StatsBy.kind,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Acceptance, rejection and ignore rates, time to decision and what the judge filtered."""
+    _setup_logging("warning", None)
+    from proactive_ls.config import default_feedback_log
+    from proactive_ls.feedback.stats import main_stats
+
+    raise typer.Exit(main_stats(list(feedback_log or [default_feedback_log()]), by.value, json_out))
+
+
 @app.command("train-gate")
 def train_gate(
     feedback_log: Annotated[Path | None, typer.Option(help="Your feedback log (default: the default log).")] = None,

@@ -121,6 +121,11 @@ class Settings(_Settings):
     retain_days: float | None = Field(
         default=None, gt=0, description="feedback records older than this many days are purged (default: kept)"
     )
+    rotate_mb: float | None = Field(
+        default=64.0,
+        gt=0,
+        description="the feedback log is rotated into a dated segment once it holds this many MB (null: never)",
+    )
     respect_gitignore: bool = True
     redact_secrets: bool = True
     max_document_bytes: int = Field(

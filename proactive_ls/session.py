@@ -194,7 +194,26 @@ class Session:
                 for repo in find_repositories(root):
                     self.git.append(GitSource(GitWatcher(repo), interval, wake=self.driver.poke))
             self.stepper.sources.extend(self.git)
+            self.maintain_log()
         self.driver.start()
+
+    def maintain_log(self) -> None:
+        """Rotate a large feedback log and drop records older than `retainDays`, off the event loop."""
+        from proactive_ls.feedback.lifecycle import maintain
+
+        s = self.settings
+        rotate_bytes = int(s.rotate_mb * 1024 * 1024) if s.rotate_mb else None
+
+        def run() -> None:
+            try:
+                result = maintain(self.feedback.path, s.retain_days, rotate_bytes)
+            except OSError as exc:
+                log.warning("could not maintain the feedback log %s: %s", self.feedback.path, exc)
+                return
+            if result.removed:
+                log.info("purged %d feedback records older than %g days", result.removed, s.retain_days)
+
+        asyncio.ensure_future(asyncio.to_thread(run))
 
     def git_watch_globs(self) -> list[str]:
         globs: list[str] = []

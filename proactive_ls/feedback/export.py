@@ -39,6 +39,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from proactive_ls.config import ModelEndpoint, default_feedback_log
+from proactive_ls.feedback.lifecycle import segments
 from proactive_ls.feedback.log import FeedbackRecord
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,14 @@ def read_records(
         on_bytes(pending)
 
 
+def read_all(
+    files: list[Path], stats: ExportStats, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[FeedbackRecord]:
+    """The records of every file of a log (its segments, then the active file), in order."""
+    for f in files:
+        yield from read_records(f, stats, on_bytes)
+
+
 def late_answers(records: Iterator[FeedbackRecord]) -> set[str]:
     """The ids of proposals answered after they were recorded ignored or snoozed (one pass, ids only)."""
     return {r.proposal_id for r in records if r.late_by_s is not None}
@@ -392,7 +401,7 @@ def main_export(
         lo, hi = parse_when(since, "--since"), parse_when(until, "--until")
         if lo is not None and hi is not None and lo >= hi:
             raise ExportError("--since must be before --until")
-        if not path.is_file():
+        if not segments(path):
             raise ExportError(f"no feedback log at {path} (answer some proposals first, or pass --feedback-log)")
     except ExportError as exc:
         print(f"proactive-ls export: {exc}", file=sys.stderr)
@@ -409,9 +418,10 @@ def main_export(
     tmp_name: str | None = None
     try:
         with progress:
-            bar = progress.add_task(f"{format} from {path.name}", total=path.stat().st_size)
-            late = late_answers(read_records(path, ExportStats())) if include_ignored else None
-            records = read_records(path, stats, lambda n: progress.advance(bar, n))
+            files = segments(path)  # rotated segments first, then the active file
+            bar = progress.add_task(f"{format} from {path.name}", total=sum(f.stat().st_size for f in files))
+            late = late_answers(read_all(files, ExportStats())) if include_ignored else None
+            records = read_all(files, stats, lambda n: progress.advance(bar, n))
             rows = export_rows(records, format, stats, lo, hi, include_ignored, answered_late=late)
             if out is None:
                 _write_rows(rows, sys.stdout)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from proactive_ls.feedback.lifecycle import log_lock
 from proactive_ls.proposals import Proposal
 
 SCHEMA_VERSION = 1
@@ -133,7 +134,7 @@ class FeedbackLog:
 
     def append_sync(self, record: FeedbackRecord) -> None:
         line = (record.model_dump_json() + "\n").encode("utf-8")
-        with self._lock:
+        with self._lock, log_lock(self.path):  # the file lock: a rotation or purge never loses an append
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
