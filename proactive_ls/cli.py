@@ -230,7 +230,7 @@ def feedback_purge(
 ) -> None:
     """Remove old (or all) records from the feedback log and its rotated segments."""
     _setup_logging("warning", None)
-    from proactive_ls.feedback.lifecycle import main_purge
+    from proactive_ls.feedback.purge import main_purge
 
     raise typer.Exit(main_purge(feedback_log, before, all_records))
 
