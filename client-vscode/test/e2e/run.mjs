@@ -12,9 +12,9 @@
 //     Accept opens the failing line; the outcome is in the feedback log set by `proactive.feedbackLog`;
 //     the view lists it as accepted;
 //  3. a second run, Reject: recorded, the view says rejected;
-//  4. typed settings change without a reload: a new `proactive.feedbackLog` and `proactive.ignoreAfterS`
-//     in settings.json reach the server (the next unanswered proposal is ignored, in the new log);
-//     then a late answer with the accept keybinding;
+//  4. typed settings change without a reload: a new `proactive.feedbackLog` and `proactive.ignoreAfterS`,
+//     typed into the Settings editor, reach the server (the next unanswered proposal is ignored, in the
+//     new log); the view re-shows it; then a late answer with the accept keybinding;
 //  5. nothing is lost: the server is restarted behind a gate, a failing run finishes while it is
 //     starting, and its proposal arrives once the server is up;
 //  6. the status bar menu: Snooze 15 minutes (status: snoozed), Resume when the server has it;
@@ -369,6 +369,15 @@ try {
   });
   await until("the events under it", async () => (await viewRows()).length > 3, 10_000).catch(() => null);
   await page.screenshot({ path: join(shots, "vscode-view.png") });
+  // Re-shown from the view: clear the notifications, click the row, the notification is back.
+  await palette("Notifications: Clear All Notifications");
+  await until("no notification left", async () => (await page.$$(".notification-toast")).length === 0, 20_000);
+  await page.evaluate(() => {
+    const row = [...document.querySelectorAll(".pane-body .monaco-list-row")].find((r) => /ignored/.test(r.getAttribute("aria-label") ?? ""));
+    row?.querySelector(".label-name, .monaco-highlighted-label")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+  });
+  await waitToast("test_mean_of_three", 20_000);
+  step("re-shown: clicking the proposal in the view brings its notification back");
   // A late answer with the default keybinding (Accept the latest proposal).
   await page.click(".monaco-workbench .part.editor");
   await page.keyboard.down("Control");
