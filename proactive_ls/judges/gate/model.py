@@ -41,7 +41,7 @@ class Gate:
     @classmethod
     def load(cls, path: Path | None = None) -> Gate:
         """Load a gate from JSON; without a path, the model packaged with proactive-ls."""
-        data = json.loads(Path(path or PACKAGED_MODEL).read_text(encoding="utf-8"))
+        data = _read_model(Path(path or PACKAGED_MODEL))
         if data.get("format") != FORMAT:
             raise ValueError(f"{path or PACKAGED_MODEL}: not a {FORMAT} file")
         if data.get("features_version") != FEATURES_VERSION:
@@ -94,3 +94,19 @@ class Gate:
         ``events`` are given too, their kinds and times are used instead of guesses from sentences.
         """
         return _sigmoid(self.logit(features(observations, task, events, recent_rejections)))
+
+
+_models: dict[tuple[Path, int, int], dict[str, Any]] = {}
+
+
+def _read_model(path: Path) -> dict[str, Any]:
+    """A model file's JSON, read once per version of the file: a replay builds a judge per file."""
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    data = _models.get(key)
+    if data is None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if len(_models) >= 8:
+            _models.clear()
+        _models[key] = data
+    return data

@@ -6,10 +6,12 @@ setting is decided here, whatever the repository says.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import PurePosixPath
 
 
+@functools.lru_cache(maxsize=512)
 def _glob_regex(glob: str) -> re.Pattern[str]:
     """A gitignore-like glob as a regex on a POSIX path: ``*`` and ``?`` stay within one
     component, ``**`` crosses them, ``[...]`` is a class (``[!...]`` negated)."""
