@@ -195,6 +195,9 @@ class Session:
                     self.git.append(GitSource(GitWatcher(repo), interval, wake=self.driver.poke))
             self.stepper.sources.extend(self.git)
             self.maintain_log()
+            if self.git:  # git check-ignore loads the index off the loop, before the first event asks
+                roots = [source.watcher.root for source in self.git]
+                self._warming = asyncio.get_running_loop().run_in_executor(None, self.redactor.warm, roots)
         self.driver.start()
 
     def maintain_log(self) -> None:

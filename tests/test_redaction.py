@@ -461,3 +461,17 @@ def test_privacy_session_leaks_neither_secret(tmp_path: Path) -> None:
 
 def test_default_exclude_is_the_configured_default() -> None:
     assert Redactor().exclude == DEFAULT_EXCLUDE
+
+
+def test_gitignore_warmed_off_the_loop_answers_with_the_same_process(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(repo / ".gitignore", "*.log\n")
+    commit(repo, "Ignore logs", **{"app.py": "x = 1\n"})
+    cache = GitignoreCache()
+    cache.warm(repo)  # what the session runs in a worker thread at start
+    [process] = cache._processes.values()
+    assert process.alive()
+    assert cache.ignored([(0, repo / "debug.log"), (1, repo / "app.py")]) == [(0, True), (1, False)]
+    assert list(cache._processes.values()) == [process]  # no second process was started
+    cache.close()
+    assert not process.alive()

@@ -51,6 +51,18 @@ class GitignoreCache:
         self._processes: dict[Path, _CheckIgnore] = {}
         self._recent: dict[Path, tuple[float, bool]] = {}  # path -> (answered at, ignored)
 
+    def warm(self, root: Path) -> None:
+        """Start the repository's check-ignore process and let it load the index, off the event
+        loop (a worker thread calls this): in a 20k-file repository its first answer takes a
+        noticeable while. The lock is not held meanwhile, so the loop is never kept waiting."""
+        process = _CheckIgnore(root)
+        process.ask(["."])
+        with self._lock:
+            if root in self._processes and self._processes[root].alive():
+                process.close()
+            else:
+                self._processes[root] = process
+
     def close(self) -> None:
         with self._lock:
             for process in self._processes.values():

@@ -96,6 +96,12 @@ class Redactor:
         real = _real(path if path.is_absolute() else self.roots[0] / path)  # not cached: a link can move
         return any(real == r or r in real.parents for r in self._real_roots)
 
+    def warm(self, repositories: list[Path]) -> None:
+        """Get git ready to answer for these repositories (blocking: run it in a worker thread)."""
+        if self.respect_gitignore:
+            for root in repositories:
+                self._gitignore.warm(root)
+
     def _to_path(self, path: Path | str) -> Path | None:
         if isinstance(path, str):
             if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]+:", path) and not re.match(r"^[A-Za-z]:[\\/]", path):
