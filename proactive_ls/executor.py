@@ -25,11 +25,12 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlparse
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from proactive_ls.config import ModelEndpoint
 from proactive_ls.llm.client import ModelClient, ModelError
 from proactive_ls.llm.prompt import dumps
+from proactive_ls.llm.sanitize import MARKDOWN_CHARS, MESSAGE_CHARS, TASK_CHARS, clean
 from proactive_ls.llm.schema import AnswerError, extract_json_object, response_format
 from proactive_ls.proposals import ApplyEdit, Proposal, ShowMarkdown
 
@@ -67,6 +68,12 @@ class MarkdownAnswer(_Model):
     title: str = Field(default="", max_length=300)
     markdown: str
 
+    @field_validator("title", "markdown", mode="after")
+    @classmethod
+    def _as_data(cls, v: str, info: ValidationInfo) -> str:
+        """Model output is data: no control sequences, no command: links, bounded (llm/sanitize.py)."""
+        return clean(v, TASK_CHARS if info.field_name == "title" else MARKDOWN_CHARS)
+
 
 class LineEdit(_Model):
     document: str
@@ -79,7 +86,12 @@ class EditAnswer(_Model):
     kind: Literal["edit"]
     label: str = ""
     explanation: str = ""
-    edits: list[LineEdit] = Field(default_factory=list)
+    edits: list[LineEdit] = Field(default_factory=list, max_length=200)
+
+    @field_validator("label", "explanation", mode="after")
+    @classmethod
+    def _as_data(cls, v: str, info: ValidationInfo) -> str:
+        return clean(v, TASK_CHARS if info.field_name == "label" else MESSAGE_CHARS)
 
 
 ExecAnswer = Annotated[MarkdownAnswer | EditAnswer, Field(discriminator="kind")]

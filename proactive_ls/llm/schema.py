@@ -16,7 +16,9 @@ import json
 import re
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from proactive_ls.llm.sanitize import MESSAGE_CHARS, TASK_CHARS, THOUGHTS_CHARS, clean
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -67,6 +69,15 @@ class ModelAnswer(BaseModel):
             raise ValueError("must be a string or null")
         v = v.strip()
         return None if v.lower().strip(" .`'\"") in NULL_STRINGS else v
+
+    @field_validator("proactive_task", "purpose", "thoughts", "response", mode="after")
+    @classmethod
+    def _as_data(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """Bounded and cleaned by the client, whatever the server sent (llm/sanitize.py)."""
+        if v is None:
+            return None
+        limits = {"proactive_task": TASK_CHARS, "thoughts": THOUGHTS_CHARS}
+        return clean(v, limits.get(info.field_name or "", MESSAGE_CHARS))
 
     def wire(self) -> dict[str, Any]:
         """The answer as the model wrote it (keys as in the training data)."""
