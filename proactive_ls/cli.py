@@ -251,6 +251,21 @@ def stats(
     raise typer.Exit(main_stats(list(feedback_log or [default_feedback_log()]), by.value, json_out))
 
 
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    feedback_log: Annotated[
+        list[Path] | None, typer.Option(help="A log to read; repeat for several (default: the default log).")
+    ] = None,
+) -> None:
+    """One self-contained HTML page: outcomes per kind over time, time to decision, what the judge filtered."""
+    _setup_logging("warning", None)
+    from proactive_ls.config import default_feedback_log
+    from proactive_ls.feedback.report import main_report
+
+    raise typer.Exit(main_report(list(feedback_log or [default_feedback_log()]), out))
+
+
 @app.command("train-gate")
 def train_gate(
     feedback_log: Annotated[Path | None, typer.Option(help="Your feedback log (default: the default log).")] = None,
