@@ -23,8 +23,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks: ProactiveBench, the gate.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: ProactiveBench, the gate, learning.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+learning_app = typer.Typer(help="What was learned from your answers: show it, reset it.", no_args_is_help=True)
+app.add_typer(learning_app, name="learning")
 
 
 class LogLevel(StrEnum):
@@ -272,12 +274,16 @@ def train_gate(
     data: Annotated[Path | None, typer.Option(help="Also train on the ProactiveBench folder here.")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the gate (default: your data folder).")] = None,
     include_ignored: Annotated[bool, typer.Option(help="Count ignored proposals as weak negatives.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Train on fewer records than the minimum, and install even if not better.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False,
 ) -> None:
-    """Retrain the gate from your own accept/reject feedback."""
+    """Retrain the gate from your own accept/reject feedback; installed only if not worse on your later answers."""
     _setup_logging("warning", None)
-    from proactive_ls.judges.gate_train import main_train_gate
+    from proactive_ls.judges.gate_retrain import main_train_gate
 
-    raise typer.Exit(main_train_gate(feedback_log, data, out, include_ignored))
+    raise typer.Exit(main_train_gate(feedback_log, data, out, include_ignored, force, json_out))
 
 
 @app.command()
@@ -361,6 +367,49 @@ def _quiet_broken_pipe() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 1  # what click answers when the pipe closes inside a command
+
+
+@bench_app.command("learning")
+def bench_learning(
+    data: Annotated[
+        Path | None, typer.Option(help="The ProactiveBench folder (default: ../shared/proactivebench).")
+    ] = None,
+    per_kind: Annotated[int, typer.Option(help="Opportunities of each kind per simulated user.")] = 60,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated users' order and noise.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """How fast the per-user model learns: simulated users through the engine, ProactiveBench online."""
+    _setup_logging("warning", None)
+    from proactive_ls.bench.learning import main_bench_learning
+
+    raise typer.Exit(main_bench_learning(data, json_out, per_kind, seed))
+
+
+@learning_app.command("show")
+def learning_show(
+    feedback_log: Annotated[
+        Path | None, typer.Option(help="The feedback log learned from (default: the default log).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+) -> None:
+    """What the per-user model learned, kind by kind."""
+    _setup_logging("warning", None)
+    from proactive_ls.learning.cli import main_show
+
+    raise typer.Exit(main_show(feedback_log, json_out))
+
+
+@learning_app.command("reset")
+def learning_reset(
+    feedback_log: Annotated[
+        Path | None, typer.Option(help="The feedback log learned from (default: the default log).")
+    ] = None,
+) -> None:
+    """Forget what was learned (the feedback log is kept); every running server starts again."""
+    _setup_logging("warning", None)
+    from proactive_ls.learning.cli import main_reset
+
+    raise typer.Exit(main_reset(feedback_log))
 
 
 def main() -> None:

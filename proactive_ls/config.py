@@ -91,6 +91,11 @@ class Settings(_Settings):
         default="normal", description="how high the gate sets its bar"
     )
     gate_threshold: float | None = Field(default=None, ge=0.0, le=1.0, description="overrides the eagerness bar")
+    gate_model: Path | None = Field(
+        default=None,
+        description="the gate model file; default: your retrained model (train-gate) if valid, else the packaged one",
+    )
+    learning: bool = Field(default=True, description="learn from your answers which kinds of proposal to show you")
     feedback_log: Path | None = None
     quiet_period_ms: int = Field(
         default=1500, ge=0, le=600_000, description="silence after the last event before the proposer is asked"
@@ -145,7 +150,7 @@ class Settings(_Settings):
         description="a failing command whose output no parser understands still offers to show its last lines",
     )
 
-    @field_validator("feedback_log", mode="before")
+    @field_validator("feedback_log", "gate_model", mode="before")
     @classmethod
     def _expand(cls, v: Any) -> Any:
         if isinstance(v, str) and v:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 from proactive_ls import __version__
 from proactive_ls.config import Settings
@@ -46,6 +46,9 @@ from proactive_ls.sensing.mirror import Encoding
 from proactive_ls.sensing.paths import display_path
 from proactive_ls.sensing.redaction import Redactor
 from proactive_ls.sensing.terminal import parse_failure, strip_ansi
+
+if TYPE_CHECKING:
+    from proactive_ls.learning.decider import Learner
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +85,10 @@ def build_judge(settings: Settings, notify: Notify | None = None) -> Judge:
     if judge == "none":
         return AcceptAll()
     from proactive_ls.judges.gate import GateJudge
+    from proactive_ls.judges.gate.source import GateModelSource
 
-    gate = GateJudge(eagerness=settings.eagerness, threshold=settings.gate_threshold)
+    source = GateModelSource(settings.gate_model, notify=notify)
+    gate = GateJudge(eagerness=settings.eagerness, threshold=settings.gate_threshold, source=source)
     if judge == "gate":
         return gate
     from proactive_ls.judges.vllm import VllmJudge
@@ -140,6 +145,7 @@ class Session:
         self.diagnostics = DiagnosticsState()
         self.documents = DocumentTracker(settings, roots, self.diagnostics, encoding)
         self.feedback = feedback or FeedbackLog(settings.feedback_log_path(), notify=notify)
+        self.record_outcomes = record_outcomes
         self.engine = Engine(
             settings,
             build_proposer(settings, notify),
@@ -149,6 +155,7 @@ class Session:
             workspace_roots=[str(r) for r in roots],
             language_of=self.language_of,
             inside=self.redactor.inside_workspace,
+            learner=self._learner(settings),
         )
         self.on_tick = on_tick
         self.stepper = Stepper(self.engine, on_tick)
@@ -180,6 +187,15 @@ class Session:
             log.warning("skipping the exclude glob %r: %s", glob, problem)
             if self.notify is not None:
                 self.notify(f"proactive-ls skipped the exclude glob {glob!r}: {problem}")
+
+    def _learner(self, settings: Settings) -> Learner | None:
+        """The per-user model, kept in step with the feedback log (learning/); None when off."""
+        if not settings.learning or not self.record_outcomes:
+            return None
+        from proactive_ls.learning.decider import Learner
+        from proactive_ls.learning.store import LearningStore
+
+        return Learner(LearningStore(self.feedback.path), [str(r) for r in self.roots])
 
     def clock(self) -> float:
         return self.driver()
@@ -253,13 +269,16 @@ class Session:
         if new_log != self.feedback.path and self.engine.feedback is not None:
             self.feedback = FeedbackLog(new_log, notify=self.notify)
             self.engine.feedback = self.feedback
+            self.engine.learner = self._learner(settings)
+        elif settings.learning != (self.engine.learner is not None):
+            self.engine.learner = self._learner(settings)
 
     def _proposer_changes(self, settings: Settings) -> bool:
         return (settings.backend, settings.model) != (self.settings.backend, self.settings.model)
 
     def _judge_changes(self, settings: Settings) -> bool:
         def key(s: Settings) -> tuple[Any, ...]:
-            return (s.judge, s.judge_model, s.eagerness, s.gate_threshold)
+            return (s.judge, s.judge_model, s.eagerness, s.gate_threshold, s.gate_model)
 
         return key(settings) != key(self.settings)
 

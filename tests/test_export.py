@@ -18,7 +18,8 @@ import pytest
 
 from proactive_ls.events import Observation
 from proactive_ls.feedback.export import ExportStats, export_rows, main_export, prompt_messages, read_records
-from proactive_ls.judges.gate_train import feedback_rows, load_reward_rows, main_train_gate, train_gate
+from proactive_ls.judges.gate_retrain import main_train_gate
+from proactive_ls.judges.gate_train import feedback_rows, load_reward_rows, train_gate
 from proactive_ls.llm.prompt import SYSTEM_PROMPT, Transcript
 from proactive_ls.llm.schema import parse_answer
 from proactive_ls.lsp import protocol
@@ -111,7 +112,8 @@ def test_the_reward_export_trains_the_gate(real_log: tuple[Path, list[str]], tmp
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     model = tmp_path / "gate.json"
-    assert main_train_gate(empty, tmp_path / "bench", model, False) == 0
+    assert main_train_gate(empty, tmp_path / "bench", model, False) == 2  # 3 rows: too few
+    assert main_train_gate(empty, tmp_path / "bench", model, False, force=True) == 0
     assert json.loads(model.read_text())["meta"]["sources"]["proactivebench_rows"] == 3
     if (SHARED / "reward_data" / "train_data.jsonl").is_file():
         both = train_gate(rows + load_reward_rows(SHARED / "reward_data" / "train_data.jsonl"))

@@ -25,7 +25,8 @@ from proactive_ls.judges.gate import (
     sentence_kinds,
     threshold_for,
 )
-from proactive_ls.judges.gate_train import feedback_rows, group_traces, load_reward_rows, main_train_gate, train_gate
+from proactive_ls.judges.gate_retrain import main_train_gate
+from proactive_ls.judges.gate_train import feedback_rows, group_traces, load_reward_rows, train_gate
 from proactive_ls.proposals import ShowMarkdown, Suggestion
 from proactive_ls.proposers.base import ProposalContext
 
@@ -230,7 +231,9 @@ def test_feedback_rows(tmp_path: Path) -> None:
 def test_train_from_feedback_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write_log(tmp_path / "feedback.jsonl")
     out = tmp_path / "user" / "gate_model.json"
-    assert main_train_gate(tmp_path / "feedback.jsonl", None, out) == 0
+    assert main_train_gate(tmp_path / "feedback.jsonl", None, out) == 2  # 24 records: too few
+    assert "--force" in capsys.readouterr().err
+    assert main_train_gate(tmp_path / "feedback.jsonl", None, out, force=True) == 0
     assert "Gate retrained" in capsys.readouterr().out
     gate = Gate.load(out)
     assert gate.meta["sources"]["feedback_outcomes"]["filtered"] == 12
@@ -244,7 +247,7 @@ def test_train_needs_both_outcomes(tmp_path: Path, capsys: pytest.CaptureFixture
     log = FeedbackLog(tmp_path / "feedback.jsonl")
     log.append_sync(_record("accepted", "Fix it", 1.0, []))
     assert main_train_gate(tmp_path / "feedback.jsonl", None, tmp_path / "g.json") == 2
-    assert "Nothing to learn from" in capsys.readouterr().err
+    assert "nothing to learn from" in capsys.readouterr().err
     assert main_train_gate(tmp_path / "missing.jsonl", None, tmp_path / "g.json") == 2
     assert not (tmp_path / "g.json").exists()
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proactive_ls.config import Settings
 from proactive_ls.control.kinds import kind_of, language_of_uri
@@ -23,8 +23,13 @@ from proactive_ls.engine.policy import Control, ProposalPolicy, switched_off
 from proactive_ls.events import EventBase, render_history
 from proactive_ls.feedback.log import FeedbackLog, FeedbackRecord, Outcome
 from proactive_ls.judges.base import AcceptAll, Judge
-from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Suggestion
+from proactive_ls.judges.gate.judge import threshold_for
+from proactive_ls.learning.context import proposal_context
+from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Suggestion, Verdict
 from proactive_ls.proposers.base import ProposalContext, Proposer
+
+if TYPE_CHECKING:
+    from proactive_ls.learning.decider import Learner
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +99,11 @@ class Engine:
         control: Control | None = None,
         language_of: LanguageOf | None = None,
         inside: Callable[[str], bool] | None = None,
+        learner: Learner | None = None,
     ) -> None:
         self.settings = settings
         self.inside = inside  # whether a file or URI is inside the workspace: proposals never point outside
+        self.learner = learner  # the per-user model (learning/): None when learning is off
         self.proposer = proposer
         self.judge: Judge = judge or AcceptAll()
         self.feedback = feedback
@@ -263,6 +270,7 @@ class Engine:
         except Exception:
             log.exception("the judge %s failed; showing the proposal", self.judge.name)
             verdict = None
+        verdict = self._learned(suggestion, verdict)
         proposal = Proposal(
             id=uuid.uuid4().hex[:12],
             task=suggestion.task,
@@ -291,6 +299,21 @@ class Engine:
         self.counts.proposed += 1
         self.last_decision = f"proposed {proposal.id}"
         return proposal
+
+    def _learned(self, suggestion: Suggestion, verdict: Verdict | None) -> Verdict | None:
+        """The per-user model's step of the decision (a separate step: explicit mutes come before it)."""
+        if self.learner is None:
+            return verdict
+        uri = suggestion.anchor.uri if suggestion.anchor else None
+        context = self.learner.context(suggestion.identity(), suggestion.task, uri)
+        threshold = getattr(self.judge, "threshold", None)
+        bar = (
+            threshold
+            if isinstance(threshold, float)
+            else threshold_for(self.settings.eagerness, self.settings.gate_threshold)
+        )
+        decision = self.learner.decide(context, verdict, bar)
+        return self.learner.verdict(decision, verdict, self.judge.name)
 
     # -- outcomes ------------------------------------------------------------------------------
     def pending(self) -> list[Proposal]:
@@ -404,8 +427,12 @@ class Engine:
     ) -> None:
         if self.feedback is None:
             return
-        record = FeedbackRecord.of(proposal, outcome, now, self.session_id, detail, late_by_s)
+        uri = proposal.anchor.uri if proposal.anchor else None
+        context = proposal_context(proposal.key, proposal.task, uri, self.workspace_roots)
+        record = FeedbackRecord.of(proposal, outcome, now, self.session_id, detail, late_by_s, context)
         await self.feedback.append(record)
+        if self.learner is not None:
+            self.learner.recorded()  # every answer updates the user's model at once
 
     def status(self, now: float) -> dict[str, Any]:
         c = self.counts
@@ -426,9 +453,21 @@ class Engine:
             "snoozedUntil": self.policy.snoozed_until(now),
             "proposer": self.proposer.name,
             "judge": self.judge.name,
+            "gateModel": self._gate_model_status(),
+            "learning": self.learner.status() if self.learner is not None else None,
             "feedbackLog": str(self.feedback.path) if self.feedback else None,
             "sessionId": self.session_id,
         }
+
+    def _gate_model_status(self) -> dict[str, Any] | None:
+        """The gate model in use (path, when trained, on how many records, held-out figures), if a gate judges."""
+        judge: Any = self.judge
+        for candidate in (judge, getattr(judge, "fallback", None)):
+            describe = getattr(candidate, "model_status", None)
+            if describe is not None:
+                status: dict[str, Any] = describe()
+                return status
+        return None
 
     async def aclose(self) -> None:
         if self._inflight is not None:

@@ -58,6 +58,9 @@ class FeedbackRecord(BaseModel):
     late_by_s: float | None = Field(
         default=None, description="an answer after it was recorded ignored or snoozed: seconds after that record"
     )
+    context: dict[str, str] | None = Field(
+        default=None, description="what the per-user model learns it under: kind, language, folder, command"
+    )
 
     @classmethod
     def of(
@@ -68,6 +71,7 @@ class FeedbackRecord(BaseModel):
         session_id: str = "",
         detail: str | None = None,
         late_by_s: float | None = None,
+        context: dict[str, str] | None = None,
     ) -> FeedbackRecord:
         v = proposal.verdict
         return cls(
@@ -92,6 +96,7 @@ class FeedbackRecord(BaseModel):
             kind=proposal.kind,
             language=proposal.language,
             late_by_s=late_by_s,
+            context=context,
         )
 
 

@@ -13,12 +13,13 @@ and the product must not depend on a numeric stack to learn from its own log.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,14 @@ def _fit_logistic(
     penalty: list[float],
     max_iter: int,
     tol: float,
+    on_iter: Callable[[int], None] | None = None,
+    beta0: list[float] | None = None,
 ) -> list[float]:
-    """Minimise sum_i w_i * logloss_i + 0.5 * sum_j penalty_j * beta_j^2; returns beta (last = bias)."""
+    """Minimise sum_i w_i * logloss_i + 0.5 * sum_j penalty_j * beta_j^2; returns beta (last = bias).
+
+    ``on_iter`` is called after each iteration with its number (for a progress bar); ``beta0`` is
+    where to start (a warm start: the previous solution of a similar problem).
+    """
     d = len(penalty)
 
     def value_grad(beta: list[float]) -> tuple[float, list[float]]:
@@ -125,13 +132,15 @@ def _fit_logistic(
                 g[-1] += r
         return loss, g
 
-    beta = [0.0] * d
+    beta = list(beta0) if beta0 is not None and len(beta0) == d else [0.0] * d
     f, g = value_grad(beta)
     s_hist: list[list[float]] = []
     y_hist: list[list[float]] = []
     rho_hist: list[float] = []
     memory = 10
-    for _ in range(max_iter):
+    for iteration in range(max_iter):
+        if on_iter is not None:
+            on_iter(iteration)
         # Two-loop recursion for the search direction.
         q = list(g)
         alphas = []
@@ -186,11 +195,22 @@ def _round(x: float) -> float:
     return float(f"{x:.6g}")
 
 
-def train_gate(rows: list[dict[str, Any]], seed: int = 0, **hyper: Any) -> Gate:
+def train_gate(
+    rows: list[dict[str, Any]],
+    seed: int = 0,
+    feats: Sequence[dict[str, float]] | None = None,
+    on_iter: Callable[[int], None] | None = None,
+    start: Gate | None = None,
+    **hyper: Any,
+) -> Gate:
     """Fit a gate on reward rows (``obs``, ``pred_task``, ``valid``; optional ``weight``, ``trace``).
 
     Deterministic: the same rows, seed and hyper-parameters give the same JSON, byte for byte.
     The seed only fixes the order rows are visited in (L-BFGS itself has no randomness).
+    ``feats`` are the rows' features when the caller has them already (``row_features`` of each,
+    in the same order): computing them is most of the cost, and retraining fits twice. ``start``
+    is a gate to start from (its weights, by name): the refit on all rows starts from the fit on
+    the earlier part, and needs fewer iterations.
     """
     unknown = set(hyper) - set(DEFAULT_HYPER)
     if unknown:
@@ -198,11 +218,13 @@ def train_gate(rows: list[dict[str, Any]], seed: int = 0, **hyper: Any) -> Gate:
     if not rows:
         raise ValueError("no rows to train on")
     hp = {**DEFAULT_HYPER, **hyper}
+    if feats is not None and len(feats) != len(rows):
+        raise ValueError(f"{len(feats)} feature vectors for {len(rows)} rows")
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     rows = [rows[i] for i in order]
     traces = [r["trace"] for r in rows] if all("trace" in r for r in rows) else group_traces(rows)
-    feats = [row_features(r) for r in rows]
+    feats = [feats[i] for i in order] if feats is not None else [row_features(r) for r in rows]
 
     # Task words count only if they recur across traces, so the model cannot learn one trace's topic.
     word_traces: dict[str, set[int]] = defaultdict(set)
@@ -219,7 +241,8 @@ def train_gate(rows: list[dict[str, Any]], seed: int = 0, **hyper: Any) -> Gate:
     penalty = [0.0 if k.endswith("|bias") else (hp["word_l2"] if k.startswith("w|") else hp["l2"]) for k in names] + [
         hp["l2"]
     ]  # the global bias is redundant with the two side biases: keep it at zero-ish
-    beta = _fit_logistic(X, y, sample_w, penalty, int(hp["max_iter"]), float(hp["tol"]))
+    beta0 = [start.weights.get(k, 0.0) for k in names] + [start.bias] if start is not None else None
+    beta = _fit_logistic(X, y, sample_w, penalty, int(hp["max_iter"]), float(hp["tol"]), on_iter, beta0)
     weights = {k: _round(b) for k, b in zip(names, beta[:-1], strict=False) if abs(b) >= 1e-6}
     bias = _round(beta[-1])
     positives = sum(y)
@@ -250,7 +273,9 @@ def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[li
     accepted -> valid, rejected -> not valid, ignored -> a weak negative (weight
     ``WEAK_NEGATIVE_WEIGHT``) only with ``include_ignored``; snoozed ("not now") and filtered
     (never shown) records say nothing about the task and are skipped. ``recent_rejections`` is
-    what the judge saw: rejections decided in the hour before the proposal was made.
+    what the judge saw: rejections decided in the hour before the proposal was made (found by
+    bisection in the sorted rejection times: counting them record by record was quadratic). Rows
+    keep the time the proposal was made (``time``), in order, for a time-ordered held-out split.
     """
     from proactive_ls.feedback.log import iter_records
 
@@ -268,7 +293,9 @@ def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[li
             valid, weight = False, WEAK_NEGATIVE_WEIGHT
         else:
             continue
-        recent = sum(1 for t in rejections if rec.proposed_at - REJECTION_WINDOW_S <= t < rec.proposed_at)
+        recent = bisect.bisect_left(rejections, rec.proposed_at) - bisect.bisect_left(
+            rejections, rec.proposed_at - REJECTION_WINDOW_S
+        )
         rows.append(
             {
                 "obs": rec.observations,
@@ -276,79 +303,7 @@ def feedback_rows(feedback_log: Path, include_ignored: bool = False) -> tuple[li
                 "valid": valid,
                 "weight": weight,
                 "recent_rejections": recent,
+                "time": rec.proposed_at,
             }
         )
     return rows, dict(counts)
-
-
-def main_train_gate(
-    feedback_log: Path | None, data: Path | None, out: Path | None, include_ignored: bool = False
-) -> int:
-    """``proactive-ls train-gate``: retrain the gate on the user's feedback log (and ProactiveBench).
-
-    ``feedback_log`` defaults to the configured default log; ``data`` is a ProactiveBench directory
-    (holding reward_data/train_data.jsonl) to train on as well; ``out`` defaults to
-    ``<user data dir>/gate_model.json``. Prints a summary; returns 0, or 2 when there is nothing to
-    learn from.
-    """
-    from rich.console import Console
-    from rich.table import Table
-
-    from proactive_ls.config import data_dir, default_feedback_log
-
-    console, err = Console(), Console(stderr=True)
-    log_path = Path(feedback_log).expanduser() if feedback_log is not None else default_feedback_log()
-    rows: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    if log_path.is_file():
-        rows, counts = feedback_rows(log_path, include_ignored)
-    elif feedback_log is not None or data is None:
-        err.print(f"[red]No feedback log at {log_path}[/red]")
-        return 2
-    bench_rows: list[dict[str, Any]] = []
-    if data is not None:
-        bench_file = Path(data).expanduser() / "reward_data" / "train_data.jsonl"
-        if not bench_file.is_file():
-            err.print(f"[red]ProactiveBench data not found: {bench_file} does not exist[/red]")
-            return 2
-        try:
-            bench_rows = load_reward_rows(bench_file)
-        except (OSError, ValueError) as exc:
-            err.print(f"[red]Could not read {bench_file}: {exc}[/red]")
-            return 2
-    all_rows = rows + bench_rows
-    labels = {bool(r["valid"]) for r in all_rows}
-    if labels != {True, False}:
-        err.print(
-            f"[red]Nothing to learn from[/red]: {len(rows)} usable feedback records "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}) and {len(bench_rows)} "
-            "ProactiveBench rows; the gate needs both accepted and rejected examples."
-        )
-        return 2
-    gate = train_gate(all_rows)
-    gate.meta["sources"] = {
-        "feedback_log": str(log_path) if rows else None,
-        "feedback_outcomes": counts,
-        "include_ignored": include_ignored,
-        "proactivebench_rows": len(bench_rows),
-    }
-    if bench_rows:
-        gate.meta["data_license"] = DATA_LICENSE
-        gate.meta["data_source"] = DATA_SOURCE
-    target = Path(out).expanduser() if out is not None else data_dir() / "gate_model.json"
-    gate.save(target)
-
-    table = Table(title="Gate retrained", show_header=False)
-    table.add_column("what")
-    table.add_column("value")
-    table.add_row("feedback records", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none")
-    table.add_row("rows from the log", str(len(rows)) + (" (ignored as weak negatives)" if include_ignored else ""))
-    table.add_row("ProactiveBench rows", str(len(bench_rows)))
-    positives = sum(1 for r in all_rows if r["valid"])
-    table.add_row("accepted / all", f"{positives} / {len(all_rows)}")
-    table.add_row("features with weight", str(len(gate.weights)))
-    table.add_row("rejections weight", f"{gate.weights.get('p|rejections', 0.0):+.3f}")
-    table.add_row("version", gate.version)
-    table.add_row("written to", str(target))
-    console.print(table)
-    return 0

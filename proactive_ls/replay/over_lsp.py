@@ -196,7 +196,13 @@ async def replay_recording_over_lsp(
     result = ReplayResult(str(recording.source), start=recording.start)
     with tempfile.TemporaryDirectory(prefix="proactive-replay-") as tmp:
         # Outcomes (proposals left unanswered become "ignored") go to a scratch log, never the user's.
-        options = {**recording.header.settings, **extra, "feedbackLog": str(Path(tmp) / "feedback.jsonl")}
+        # No one answers a replay: nothing to learn, as in the engine replay, which keeps no log.
+        options = {
+            "learning": False,
+            **recording.header.settings,
+            **extra,
+            "feedbackLog": str(Path(tmp) / "feedback.jsonl"),
+        }
         client = ReplayClient()
         await client.start(command or SERVER_COMMAND)
         try:

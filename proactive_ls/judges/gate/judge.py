@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from proactive_ls.events import render_history
 from proactive_ls.judges.gate.history import MAX_HISTORY
 from proactive_ls.judges.gate.model import Gate
+from proactive_ls.judges.gate.source import GateModelSource, describe_gate
 from proactive_ls.proposals import Suggestion, Verdict
 
 if TYPE_CHECKING:
@@ -48,8 +49,15 @@ class GateJudge:
     name = "gate"
     rejection_window_s = 3600.0
 
-    def __init__(self, gate: Gate | None = None, eagerness: str = "normal", threshold: float | None = None) -> None:
-        self.gate = gate if gate is not None else Gate.load()
+    def __init__(
+        self,
+        gate: Gate | None = None,
+        eagerness: str = "normal",
+        threshold: float | None = None,
+        source: GateModelSource | None = None,
+    ) -> None:
+        self.source = source  # when given, the model follows its file (the gateModel setting, train-gate)
+        self.gate = gate if gate is not None else (source.current() if source is not None else Gate.load())
         self.eagerness = eagerness
         self.threshold = threshold_for(eagerness, threshold)
         self._bar_label = "override" if threshold is not None else eagerness
@@ -64,11 +72,25 @@ class GateJudge:
         self._rejections = [t for t in self._rejections if now - t <= self.rejection_window_s]
         return len(self._rejections)
 
+    def model(self) -> Gate:
+        """The model in use now (reloaded first if its file changed)."""
+        if self.source is not None:
+            self.gate = self.source.current()
+        return self.gate
+
+    def model_status(self) -> dict[str, object]:
+        """What proactive.status says about the model in use."""
+        if self.source is not None:
+            return self.source.describe()
+        return describe_gate(self.gate, None, "packaged")
+
     def score(self, ctx: ProposalContext, task: str | None) -> float:
         # Only the latest steps are scored: rendering the whole history first (a date format per
         # event) cost more than the score itself.
         events = list(ctx.history)[-MAX_HISTORY:]
-        return self.gate.score(render_history(events), task, events, recent_rejections=self.recent_rejections(ctx.now))
+        return self.model().score(
+            render_history(events), task, events, recent_rejections=self.recent_rejections(ctx.now)
+        )
 
     async def judge(self, ctx: ProposalContext, suggestion: Suggestion) -> Verdict:
         s = self.score(ctx, suggestion.task)
