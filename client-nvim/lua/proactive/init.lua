@@ -3,10 +3,15 @@
 --- The server watches what you do and proposes a task now and then ("The test you just ran fails
 --- at line 42: open it?"). This module registers the server, shows its proposals, lets you answer
 --- them, and forwards what the server cannot see itself: other servers' diagnostics and the
---- commands you run with :ProactiveRun.
+--- commands you run (in :terminal, :make, :!, :ProactiveRun).
+---
+--- Nothing here gets in the way: announcements are one-line vim.notify calls (no hit-enter
+--- prompt), a menu is only ever opened in normal mode (queued while you type or use a terminal),
+--- and answering works from any mode.
 local M = {}
 
-local NAME = 'proactive'
+local NAME = 'proactive_ls'
+M.NAME = NAME
 local DEBOUNCE_MS = 500
 
 ---@class proactive.Opts
@@ -16,8 +21,9 @@ local DEBOUNCE_MS = 500
 ---@field root_markers? string[] files that mark a project root (default {'.git', 'pyproject.toml', 'package.json'})
 ---@field prompt? 'notify'|'select' how a proposal is announced: a notification, or also vim.ui.select (default 'notify')
 ---@field forward_diagnostics? boolean (default true)
----@field commands? boolean create the :Proactive* user commands (default true)
 ---@field run? proactive.RunOpts defaults for :ProactiveRun
+---@field terminal? boolean see commands in :terminal, :terminal {cmd}, :make and :! (default true)
+---@field enable? boolean start the server for buffers (vim.lsp.enable; default true)
 
 local defaults = {
   cmd = { 'proactive-ls', 'serve' },
@@ -26,8 +32,9 @@ local defaults = {
   root_markers = { '.git', 'pyproject.toml', 'package.json' },
   prompt = 'notify',
   forward_diagnostics = true,
-  commands = true,
   run = {},
+  terminal = true,
+  enable = true,
 }
 
 --- Plugin state: set up once by setup(); proposals are kept per id in arrival order.
@@ -41,15 +48,42 @@ local state = {
   outcomes = {},
   snoozed_until = nil,
   timers = {},
+  configured = false,
+  ---@type string[] proposal ids waiting for normal mode to be asked about
+  prompt_queue = {},
 }
 
+local TITLE = 'proactive'
+
+--- Is vim.notify still Neovim's own (an echo, where a long or multi-line text asks for Enter)?
+local function builtin_notify()
+  local info = debug.getinfo(vim.notify, 'S')
+  return info and type(info.source) == 'string' and info.source:find('vim/_editor.lua', 1, true) ~= nil
+end
+
+--- One line, and with the built-in notify no longer than the message area: never a hit-enter prompt.
 local function notify(msg, level)
-  vim.notify('[proactive] ' .. msg, level or vim.log.levels.INFO)
+  local text = tostring(msg):gsub('%s*\n%s*', ' · ')
+  if builtin_notify() then
+    local room = math.max(20, (vim.v.echospace or 80) - #TITLE - 3)
+    if vim.fn.strdisplaywidth(text) > room then
+      text = vim.fn.strcharpart(text, 0, room - 1) .. '…'
+    end
+    text = TITLE .. ': ' .. text
+  end
+  vim.notify(text, level or vim.log.levels.INFO, { title = TITLE })
+end
+
+local function redraw()
+  vim.schedule(function()
+    pcall(vim.cmd.redrawstatus, { bang = true })
+  end)
 end
 
 -- proposals ---------------------------------------------------------------------------------
 
 local function forget(id, outcome)
+  local was = state.proposals[id] ~= nil
   state.proposals[id] = nil
   state.outcomes[id] = outcome
   for i, v in ipairs(state.order) do
@@ -57,6 +91,10 @@ local function forget(id, outcome)
       table.remove(state.order, i)
       break
     end
+  end
+  if was then
+    redraw()
+    vim.api.nvim_exec_autocmds('User', { pattern = 'ProactiveResolved', data = { id = id, outcome = outcome }, modeline = false })
   end
 end
 
@@ -101,13 +139,70 @@ function M.format(p)
   local message = tostring(p.message):gsub('%s+', ' ')
   local kind = type(p.operation) == 'table' and p.operation.kind or nil
   local hint = ACCEPT_HINT[kind] or 'accept'
-  return ('%s\n(%s: :ProactiveAccept · reject: :ProactiveReject · id %s)'):format(message, hint, p.id)
+  return ('%s (%s: :ProactiveAccept · reject: :ProactiveReject)'):format(message, hint)
 end
 
-local function on_proposal(_, result, ctx)
+--- Pending proposal ids (for command completion), latest first.
+---@return string[]
+function M.ids()
+  local out = {}
+  for i = #state.order, 1, -1 do
+    table.insert(out, state.order[i])
+  end
+  return out
+end
+
+--- Modes where a menu would take the user's keys: insert, replace, terminal, command line, a
+--- pending operator, or a prompt already open.
+local function busy()
+  local mode = vim.api.nvim_get_mode()
+  return mode.blocking or mode.mode ~= 'n'
+end
+
+local drain_prompts
+
+--- Ask about `id` with the menu now if the user is in normal mode, else once they are back in it.
+local function queue_prompt(id)
+  table.insert(state.prompt_queue, id)
+  drain_prompts()
+end
+
+drain_prompts = function()
+  if #state.prompt_queue == 0 then
+    return
+  end
+  if busy() then
+    if not state.prompt_waiting then
+      state.prompt_waiting = true
+      vim.api.nvim_create_autocmd({ 'ModeChanged', 'CursorHold' }, {
+        group = vim.api.nvim_create_augroup('proactive.prompt', { clear = true }),
+        callback = function()
+          if busy() then
+            return false
+          end
+          state.prompt_waiting = false
+          vim.schedule(drain_prompts)
+          return true -- delete this autocommand
+        end,
+      })
+    end
+    return
+  end
+  local id = table.remove(state.prompt_queue, 1)
+  if state.proposals[id] then
+    M.prompt(id)
+  else
+    drain_prompts()
+  end
+end
+
+function M.on_proposal(_, result, ctx)
   if type(result) ~= 'table' or type(result.id) ~= 'string' or type(result.message) ~= 'string' then
     notify('ignored a malformed proposal', vim.log.levels.WARN)
     return
+  end
+  if state.outcomes[result.id] then
+    return -- answered already (a late duplicate)
   end
   result.client_id = ctx.client_id
   if not state.proposals[result.id] then
@@ -115,18 +210,20 @@ local function on_proposal(_, result, ctx)
   end
   state.proposals[result.id] = result
   notify(M.format(result))
+  redraw()
   if state.opts.prompt == 'select' then
     vim.schedule(function()
-      M.prompt(result.id)
+      queue_prompt(result.id)
     end)
   end
   vim.api.nvim_exec_autocmds('User', { pattern = 'ProactiveProposal', data = result, modeline = false })
 end
 
-local function on_resolved(_, result)
+--- `proactive/proposalResolved`: the server says a proposal is no longer pending, whichever path
+--- answered it (a code action, another window, the ignore timeout, a snooze).
+function M.on_resolved(_, result)
   if type(result) == 'table' and type(result.id) == 'string' then
-    forget(result.id, result.outcome or 'resolved')
-    vim.api.nvim_exec_autocmds('User', { pattern = 'ProactiveResolved', data = result, modeline = false })
+    forget(result.id, type(result.outcome) == 'string' and result.outcome or 'resolved')
   end
 end
 
@@ -152,15 +249,29 @@ function M.client(bufnr)
   return clients[1]
 end
 
+--- The proactive client whose workspace contains `dir`.
+---@param dir string
+---@return vim.lsp.Client?
+function M.client_for(dir)
+  dir = vim.fs.normalize(dir)
+  for _, c in ipairs(vim.lsp.get_clients({ name = NAME })) do
+    if c.root_dir and vim.fs.relpath(c.root_dir, dir) then
+      return c
+    end
+  end
+  return nil
+end
+
 --- Calls `fn(client)` once a proactive client is initialized, starting one for the current
 --- directory if none runs (e.g. :ProactiveRun before any file was opened).
 ---@param fn fun(client: vim.lsp.Client)
 ---@param bufnr? integer
-local function with_client(fn, bufnr)
-  local client = M.client(bufnr)
+---@param dir? string the folder the client's workspace must contain (e.g. a command's cwd)
+local function with_client(fn, bufnr, dir)
+  local client = dir and M.client_for(dir) or M.client(bufnr)
   if not client then
     local config = vim.deepcopy(vim.lsp.config[NAME])
-    config.root_dir = vim.fs.root(0, state.opts.root_markers) or vim.fn.getcwd()
+    config.root_dir = (dir and vim.fs.root(dir, state.opts.root_markers)) or vim.fs.root(0, state.opts.root_markers) or dir or vim.fn.getcwd()
     local id = vim.lsp.start(config, { attach = false })
     client = id and vim.lsp.get_client_by_id(id) or nil
     if not client then
@@ -210,6 +321,10 @@ function M.answer(answer, id)
   if not client then
     notify('the server is not running', vim.log.levels.ERROR)
     return
+  end
+  if answer == 'accept' and vim.api.nvim_get_mode().mode:match('^[itR]') then
+    -- Accepting opens a file or edits one: leave insert or terminal mode first, as a jump would.
+    vim.cmd.stopinsert()
   end
   execute(client, 'proactive.' .. answer, { p.id }, function()
     forget(p.id, answer == 'accept' and 'accepted' or 'rejected')
@@ -283,7 +398,8 @@ function M.status(on_status)
   end)
 end
 
---- For a statusline: '' when idle, the pending count, or 'snoozed'.
+--- For a statusline (`%{v:lua.require'proactive'.statusline()}`): '' when idle, the pending
+--- count, or 'snoozed'. It is redrawn whenever a proposal arrives or resolves.
 ---@return string
 function M.statusline()
   if state.snoozed_until and state.snoozed_until > os.time() then
@@ -302,13 +418,25 @@ end
 function M.run(cmd, opts)
   opts = vim.tbl_extend('force', state.opts.run or {}, opts or {})
   return require('proactive.run').run(cmd, opts, function(result)
-    with_client(function(client)
-      client:notify('proactive/terminalCommand', result)
-    end)
+    M.report(result)
     if result.exitCode ~= 0 then
       notify(('`%s` exited with %d'):format(cmd, result.exitCode), vim.log.levels.WARN)
     end
   end)
+end
+
+--- Tells the server of the workspace of `result.cwd` about a finished command.
+---@param result {commandLine: string, cwd: string?, exitCode: integer?, output: string?, durationMs: integer?}
+function M.report(result)
+  state.reported = (state.reported or 0) + 1
+  state.reports = state.reports or {}
+  table.insert(state.reports, result)
+  if #state.reports > 20 then
+    table.remove(state.reports, 1)
+  end
+  with_client(function(client)
+    client:notify('proactive/terminalCommand', result)
+  end, nil, result.cwd)
 end
 
 local function forward_diagnostics(bufnr)
@@ -322,6 +450,7 @@ local function forward_diagnostics(bufnr)
   local params = require('proactive.diagnostics').params(bufnr, NAME, client.offset_encoding or 'utf-16')
   if params then
     client:notify('proactive/diagnostics', params)
+    state.forwarded = (state.forwarded or 0) + 1
   end
 end
 
@@ -350,50 +479,49 @@ end
 
 -- setup -------------------------------------------------------------------------------------
 
-local function create_commands()
-  local cmd = vim.api.nvim_create_user_command
-  cmd('ProactiveAccept', function(a)
-    M.accept(a.args ~= '' and a.args or nil)
-  end, { nargs = '?', desc = 'Accept the latest (or the given) proactive proposal' })
-  cmd('ProactiveReject', function(a)
-    M.reject(a.args ~= '' and a.args or nil)
-  end, { nargs = '?', desc = 'Reject the latest (or the given) proactive proposal' })
-  cmd('ProactivePrompt', function(a)
-    M.prompt(a.args ~= '' and a.args or nil)
-  end, { nargs = '?', desc = 'Answer the latest proactive proposal with a menu' })
-  cmd('ProactiveStatus', function()
-    M.status()
-  end, { desc = 'Show proactive-ls counts and snooze state' })
-  cmd('ProactiveSnooze', function(a)
-    local minutes = tonumber(a.args)
-    if not minutes or minutes <= 0 then
-      notify('usage: :ProactiveSnooze {minutes}', vim.log.levels.ERROR)
-      return
+--- A code action's command (`proactive.accept` / `proactive.reject` with the proposal id) runs
+--- here, client-side, so the plugin's own state follows it like any other answer.
+local function code_action_command(answer)
+  return function(command, ctx)
+    local id = command.arguments and command.arguments[1]
+    if type(id) == 'table' then
+      id = id.id
     end
-    M.snooze(minutes)
-  end, { nargs = 1, desc = 'Pause proactive proposals for {minutes}' })
-  cmd('ProactiveRun', function(a)
-    M.run(a.args)
-  end, { nargs = '+', complete = 'shellcmd', desc = 'Run a shell command and let proactive-ls see how it went' })
+    if state.proposals[id] then
+      return M.answer(answer, id)
+    end
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    if client then
+      execute(client, command.command, command.arguments, function()
+        forget(id, answer == 'accept' and 'accepted' or 'rejected')
+      end)
+    end
+  end
 end
 
---- Registers and enables the server, and creates the commands.
----@param opts? proactive.Opts
-function M.setup(opts)
-  state.opts = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
+--- The vim.lsp.config of the server (what lsp/proactive_ls.lua returns).
+---@return vim.lsp.Config
+function M.lsp_config()
   local o = state.opts
   local markers = o.root_markers
-  vim.lsp.config(NAME, {
+  return {
     cmd = o.cmd,
     filetypes = o.filetypes,
     root_dir = function(bufnr, on_dir)
+      if vim.bo[bufnr].buftype ~= '' then
+        return -- terminals, help, scratch buffers: commands reach the server another way
+      end
       on_dir(vim.fs.root(bufnr, markers) or vim.fn.getcwd())
     end,
     init_options = next(o.settings) and o.settings or vim.empty_dict(),
     capabilities = { experimental = { proactive = { proposals = true } } },
     handlers = {
-      ['proactive/proposal'] = on_proposal,
-      ['proactive/proposalResolved'] = on_resolved,
+      ['proactive/proposal'] = function(...)
+        return M.on_proposal(...)
+      end,
+      ['proactive/proposalResolved'] = function(...)
+        return M.on_resolved(...)
+      end,
     },
     on_exit = function(_, _, client_id)
       vim.schedule(function()
@@ -404,8 +532,34 @@ function M.setup(opts)
         end
       end)
     end,
-  })
-  vim.lsp.enable(NAME)
+  }
+end
+
+--- Options: `setup(opts)` over `vim.g.proactive` over the defaults.
+---@return proactive.Opts
+function M.options()
+  return state.opts
+end
+
+--- Was setup() called (by the user, or by plugin/proactive.lua)?
+function M.configured()
+  return state.configured
+end
+
+--- Registers and enables the server, and starts forwarding. Optional (plugin/proactive.lua calls it
+--- with `vim.g.proactive`); calling it again reconfigures.
+---@param opts? proactive.Opts
+function M.setup(opts)
+  local from_g = type(vim.g.proactive) == 'table' and vim.g.proactive or {}
+  state.opts = vim.tbl_deep_extend('force', vim.deepcopy(defaults), from_g, opts or {})
+  state.configured = true
+  local o = state.opts
+  vim.lsp.config(NAME, M.lsp_config())
+  if o.enable then
+    vim.lsp.enable(NAME)
+  end
+  vim.lsp.commands['proactive.accept'] = code_action_command('accept')
+  vim.lsp.commands['proactive.reject'] = code_action_command('reject')
 
   local group = vim.api.nvim_create_augroup('proactive', { clear = true })
   if o.forward_diagnostics then
@@ -422,9 +576,27 @@ function M.setup(opts)
       end,
     })
   end
-  if o.commands then
-    create_commands()
+  if o.terminal then
+    require('proactive.terminal').setup(group, M.report, { env = true })
   end
+end
+
+--- The last (up to 20) commands reported to the server, oldest first.
+---@return table[]
+function M.reports()
+  return state.reports or {}
+end
+
+--- How many times other sources' diagnostics were forwarded.
+---@return integer
+function M.forwarded()
+  return state.forwarded or 0
+end
+
+--- Commands reported to the server by this Neovim so far (for :checkhealth).
+---@return integer
+function M.reported()
+  return state.reported or 0
 end
 
 return M

@@ -16,21 +16,45 @@ function M.argv(cmd)
   return { 'sh', '-c', 'exec 2>&1\n' .. cmd }
 end
 
---- A scratch buffer shown in a split below; focus goes back to the window the user was in.
+--- The one output buffer and window :ProactiveRun reuses.
+local output = { buf = nil, win = nil }
+
+--- The output buffer, emptied and named for `cmd`, shown in its window (a split below the first
+--- time, the same window after); focus stays where the user was.
 ---@param cmd string
 ---@param height integer
 ---@return integer bufnr
 local function open_scratch(cmd, height)
   local prev = vim.api.nvim_get_current_win()
-  local buf = vim.api.nvim_create_buf(false, true)
-  vim.bo[buf].bufhidden = 'wipe'
-  vim.bo[buf].swapfile = false
-  pcall(vim.api.nvim_buf_set_name, buf, ('proactive://run/%d: %s'):format(buf, cmd))
-  vim.api.nvim_open_win(buf, false, { split = 'below', win = -1, height = height })
+  local buf = output.buf
+  if not (buf and vim.api.nvim_buf_is_valid(buf)) then
+    buf = vim.api.nvim_create_buf(false, true)
+    vim.bo[buf].bufhidden = 'hide'
+    vim.bo[buf].swapfile = false
+    output.buf = buf
+  end
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, {})
+  pcall(vim.api.nvim_buf_set_name, buf, 'proactive://run: ' .. cmd)
+  local win = output.win
+  if not (win and vim.api.nvim_win_is_valid(win) and vim.api.nvim_win_get_buf(win) == buf) then
+    win = vim.fn.bufwinid(buf)
+    if win == -1 then
+      win = vim.api.nvim_open_win(buf, false, { split = 'below', win = -1, height = height })
+    end
+    output.win = win
+  end
   if vim.api.nvim_win_is_valid(prev) then
     vim.api.nvim_set_current_win(prev)
   end
   return buf
+end
+
+--- Keeps the end of the output in view in every window that shows it.
+local function scroll_to_end(buf)
+  local last = vim.api.nvim_buf_line_count(buf)
+  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
+    pcall(vim.api.nvim_win_set_cursor, win, { last, 0 })
+  end
 end
 
 ---@class proactive.RunResult
@@ -46,7 +70,8 @@ end
 ---@field height? integer
 ---@field limit? integer output tail bytes (default 64 KiB)
 
---- Starts `cmd`; `on_exit(result)` runs on the main loop when it has finished.
+--- Starts `cmd` (already expanded: :ProactiveRun expands `%` and the like); `on_exit(result)` runs
+--- on the main loop when it has finished.
 ---@param cmd string
 ---@param opts proactive.RunOpts?
 ---@param on_exit fun(result: proactive.RunResult)
@@ -66,6 +91,7 @@ function M.run(cmd, opts, on_exit)
     -- a new buffer has one empty line: the first lines replace it
     vim.api.nvim_buf_set_lines(buf, first and 0 or -1, -1, false, lines)
     first = false
+    scroll_to_end(buf)
   end
 
   local function show(text)
