@@ -34,6 +34,17 @@ DEFAULT_EXCLUDE = [
     ".pgpass",
     "credentials*",
     "secrets.*",
+    # credential files and folders of the usual tools (a folder name matches every file under it)
+    ".ssh",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".aws",
+    ".azure",
+    "gcloud",
+    ".kube",
+    ".docker",
+    ".gnupg",
 ]
 
 SYNTAX_ERROR_LANGUAGES = ["python", "go", "javascript", "rust", "java"]

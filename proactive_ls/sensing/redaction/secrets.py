@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 from proactive_ls.sensing.redaction.assignments import redact_assignments
+from proactive_ls.sensing.redaction.commands import redact_commands
 from proactive_ls.sensing.redaction.shapes import PATTERNS
 
 
@@ -36,4 +37,4 @@ def _redact(text: str) -> str:
     for pattern in PATTERNS:
         if pattern.wanted(text, lowered):
             text = pattern.sub(text)
-    return redact_assignments(text)
+    return redact_assignments(redact_commands(text))

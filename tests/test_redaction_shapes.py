@@ -1,0 +1,54 @@
+"""The shapes that once passed redaction (command lines, URLs, provider tokens) and look-alikes
+that must stay as they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from proactive_ls.sensing.redaction.secrets import redact_text
+
+LEAKS = [
+    ("PGPASSWORD=S3cr3tPw psql -h db -U app", "S3cr3tPw"),
+    ("mysql -u root -pHunter2Pass mydb", "Hunter2Pass"),
+    ("curl -u alice:Wonderland42 https://api.example.com", "Wonderland42"),
+    ("sshpass -p 'Tr0ub4dor' ssh me@host", "Tr0ub4dor"),
+    ("docker login -u me -p dckr_secret_value registry.example.com", "dckr_secret_value"),
+    ("redis-cli -u redis://:RedisPass99@cache:6379", "RedisPass99"),
+    ("git clone https://bob:p@ss#w/rd@github.com/org/repo.git", "p@ss#w/rd"),
+    ("curl 'https://api.example.com/v1/items?api_key=abcd1234efgh&limit=5'", "abcd1234efgh"),
+    ("aws configure set aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY", "wJalrXUtnFEMIK7MDENG"),
+    ("export SHOPIFY=shpat_" + "a1" * 16, "shpat_" + "a1" * 16),
+    ("DO=dop_v1_" + "ab12" * 16, "dop_v1_" + "ab12" * 16),
+    ("token dapi" + "0123456789abcdef" * 2, "dapi" + "0123456789abcdef" * 2),
+    ("DOPPLER_TOKEN=dp.pt." + "Ab3" * 14 + "x", "dp.pt." + "Ab3" * 14),
+    ("twilio key SK" + "0123456789abcdef" * 2, "SK" + "0123456789abcdef" * 2),
+    ("AGE-SECRET-KEY-1" + "QWERTYUIOPASDFGHJKLZXCVBNM234567" + "QWERTYUIOPASDFGHJKLZXCVBNM", "AGE-SECRET-KEY-1QWERTY"),
+    ("psql postgres://admin:pa:ss@w0rd@db.internal:5432/app", "pa:ss@w0rd"),
+    ("mysqldump --password=DumpPass77 shop", "DumpPass77"),
+]
+
+INNOCENT = [
+    "pytest -p no:cacheprovider tests/",
+    "git log -p --stat",
+    "ssh -p 2222 me@host",
+    "curl -u alice https://api.example.com",
+    "https://github.com/org/repo/pull/12?tab=files&page=2",
+    "mysql -u root -p mydb",
+    "docker login registry.example.com",
+    "SKIP_TESTS=1 make",
+    "sort -u names.txt",
+    "http://localhost:8080/path",
+    "the shpat_ prefix is Shopify's",
+    "echo $PASSWORD_HINT",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), LEAKS)
+def test_the_shapes_that_leaked_are_redacted(text: str, secret: str) -> None:
+    out = redact_text(text)
+    assert secret not in out and "[REDACTED:" in out, out
+
+
+@pytest.mark.parametrize("text", INNOCENT)
+def test_look_alikes_stay_untouched(text: str) -> None:
+    assert redact_text(text) == text
