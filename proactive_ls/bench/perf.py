@@ -154,6 +154,8 @@ async def _server(command: list[str], root: Path, options: dict[str, Any] | None
             client.exit(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.stop(), 30)  # type: ignore[no-untyped-call]
+        with contextlib.suppress(Exception):  # reaped inside the loop, not by the GC after it closed
+            await asyncio.wait_for(process.wait(), 30)
 
 
 def _open(client: Any, uri: str, language_id: str, text: str) -> None:
