@@ -328,7 +328,8 @@ class Session:
             failure=parse_failure(
                 item.command_line, clean, item.exit_code, item.cwd, unparsed=self.settings.show_unparsed_failures
             ),
-            output_tail=clean[-OUTPUT_TAIL_CHARS:],
+            # Redacted before it is cut: a private key printed early keeps its BEGIN line in view.
+            output_tail=self.redactor.redact(clean)[-OUTPUT_TAIL_CHARS:],
         )
 
     async def advance(self, until: float) -> list[TickResult]:

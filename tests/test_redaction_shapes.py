@@ -52,3 +52,26 @@ def test_the_shapes_that_leaked_are_redacted(text: str, secret: str) -> None:
 @pytest.mark.parametrize("text", INNOCENT)
 def test_look_alikes_stay_untouched(text: str) -> None:
     assert redact_text(text) == text
+
+
+def test_a_private_key_printed_early_is_redacted_before_the_output_tail_is_cut(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from proactive_ls.config import parse_settings
+    from proactive_ls.engine.driver import VirtualClock
+    from proactive_ls.feedback.log import FeedbackLog
+    from proactive_ls.inputs import TerminalInput
+    from proactive_ls.session import OUTPUT_TAIL_CHARS, Session
+
+    body = "\n".join("MIIEow" + "A" * 58 for _ in range(52))
+    output = "-----BEGIN RSA PRIVATE KEY-----\n" + body + "\n" + "x" * (OUTPUT_TAIL_CHARS - 1000) + "\n"
+    assert len(output) > OUTPUT_TAIL_CHARS  # the BEGIN line falls outside the kept tail
+
+    async def nothing(result):  # type: ignore[no-untyped-def]
+        return None
+
+    session = Session(
+        parse_settings({}), [tmp_path], nothing, driver=VirtualClock(100.0), feedback=FeedbackLog(tmp_path / "l.jsonl")
+    )
+    event = session._terminal_event(
+        TerminalInput(command_line="cat key", cwd=str(tmp_path), exit_code=0, output=output), 100.0
+    )
+    assert "MIIEow" not in event.output_tail
