@@ -7,8 +7,10 @@ import json
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from proactive_ls.feedback.lifecycle import rotate
 from proactive_ls.feedback.log import FeedbackLog, FeedbackRecord
 from proactive_ls.judges.gate_retrain import auc, not_worse, split_point
 from proactive_ls.learning.context import proposal_context
@@ -56,13 +58,16 @@ def test_a_changed_mind_is_followed() -> None:
     assert high > 0.9 and rejections <= 10
 
 
-def _record(outcome: str, i: int, kind_key: str = "git-commit:/work/app:abc") -> FeedbackRecord:
+def _record(
+    outcome: str, i: int, kind_key: str = "git-commit:/work/app:abc", at: float | None = None
+) -> FeedbackRecord:
+    at = at if at is not None else time.time() - 1000 + i
     context = proposal_context(kind_key, "Commit the tested changes", None, ["/work/app"])
     return FeedbackRecord(
         proposal_id=f"p{i}",
         outcome=outcome,  # type: ignore[arg-type]
-        proposed_at=1000.0 + i,
-        decided_at=1001.0 + i,
+        proposed_at=at - 1,
+        decided_at=at,
         task="Commit the tested changes",
         message="Commit?",
         operation="show_markdown",
@@ -98,15 +103,29 @@ def test_the_store_folds_the_log_and_rebuilds_a_corrupt_or_missing_state(tmp_pat
     assert rebuilt.sync() == 1 and rebuilt.model.kinds["commit_draft"].rejected == 3
 
 
+def test_a_rotated_log_is_followed_into_its_segments(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    for i in range(3):
+        log.append_sync(_record("rejected", i))
+    store = LearningStore(log.path, tmp_path / "state")
+    assert store.model.answers == 3
+    assert rotate(log.path, max_bytes=1) is not None  # the active file moves to a dated segment
+    log.append_sync(_record("accepted", 4))
+    store.sync()
+    assert store.model.answers == 4 and store.model.kinds["commit_draft"].accepted == 1
+    assert "rotated" in (store.rebuilt or "")
+    assert LearningStore(log.path, tmp_path / "state").model.answers == 4  # and after a restart
+
+
 def test_reset_starts_again_from_the_end_of_the_log_in_every_store(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "feedback.jsonl")
     for i in range(4):
         log.append_sync(_record("rejected", i))
     one, two = LearningStore(log.path, tmp_path / "state"), LearningStore(log.path, tmp_path / "state")
     assert two.model.answers == 4
-    one.reset()
+    one.reset()  # answers decided before now are not learnt from any more
     assert one.model.answers == 0
-    log.append_sync(_record("accepted", 5))
+    log.append_sync(_record("accepted", 5, at=time.time() + 1))
     two.sync()
     assert two.model.answers == 1 and two.model.kinds["commit_draft"].accepted == 1
     assert LearningStore(log.path, tmp_path / "state").model.answers == 1  # and after a restart

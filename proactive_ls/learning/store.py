@@ -8,8 +8,9 @@ decides and after each answer it records, reads the lines appended since it last
 ``<user data>/learning/<log id>.json``, is a cache of that fold and of how far into the log it
 got, so a restart does not re-read the whole log; it is written atomically under a file lock,
 and only when it is further along than the one on disk. A missing, corrupt or stale snapshot
-(the log was replaced or truncated) is rebuilt from the log. ``reset`` writes a marker: learning
-starts again from the log's current end, in every server.
+(the log was rotated, replaced or truncated) is rebuilt from the log, its rotated segments
+first. ``reset`` writes a marker with the time: answers decided before it are not learnt from, in
+every server.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,8 +54,11 @@ def prior_logit(score: float | None) -> float:
     return logit(score if score is not None else DEFAULT_PRIOR)
 
 
-def fold(model: UserModel, record: dict[str, Any]) -> None:
-    """One feedback record into the model (records that say nothing are skipped)."""
+def fold(model: UserModel, record: dict[str, Any], after: float = 0.0) -> None:
+    """One feedback record into the model (records that say nothing, or older than a reset, are skipped)."""
+    decided = record.get("decided_at")
+    if after and isinstance(decided, (int, float)) and decided < after:
+        return
     outcome = record.get("outcome")
     if outcome in LABELS:
         score = record.get("judge_score")
@@ -62,12 +67,21 @@ def fold(model: UserModel, record: dict[str, Any]) -> None:
         model.suppressed(record_context(record))
 
 
-def _head(path: Path) -> str:
+def _head(path: Path, length: int) -> str:
+    """A digest of the log's first `length` bytes (which an append never changes): "" if unreadable."""
     try:
         with open(path, "rb") as f:
-            return hashlib.sha256(f.read(HEAD_BYTES)).hexdigest()[:16]
+            data = f.read(length)
     except OSError:
         return ""
+    return f"{length}:" + hashlib.sha256(data).hexdigest()[:16] if len(data) == length else ""
+
+
+def _length(head: str) -> int:
+    try:
+        return int(head.partition(":")[0])
+    except ValueError:
+        return HEAD_BYTES
 
 
 class LearningStore:
@@ -81,7 +95,7 @@ class LearningStore:
         self.reset_path = self.directory / f"{ident}.reset"
         self.model = UserModel()
         self.offset = 0  # bytes of the log folded into the model
-        self.start = 0  # where learning starts (after a reset)
+        self.start = 0.0  # answers decided before this (a reset) are not learnt from
         self.head = ""
         self.rebuilt: str | None = None  # why the model was last rebuilt from the log, if it was
         self._reset_mtime: int | None = None
@@ -89,17 +103,17 @@ class LearningStore:
         self._load()
 
     # -- loading ---------------------------------------------------------------------------------
-    def _read_start(self) -> int:
+    def _read_start(self) -> float:
         try:
             st = os.stat(self.reset_path)
             self._reset_mtime = st.st_mtime_ns
-            return int(json.loads(self.reset_path.read_text(encoding="utf-8"))["start"])
+            return float(json.loads(self.reset_path.read_text(encoding="utf-8"))["after"])
         except FileNotFoundError:
             self._reset_mtime = None
-            return 0
+            return 0.0
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("%s is not a reset marker; learning from the whole log", self.reset_path)
-            return 0
+            return 0.0
 
     def _load(self) -> None:
         self.start = self._read_start()
@@ -113,7 +127,7 @@ class LearningStore:
             else:
                 offset, head = int(data["offset"]), str(data["head"])
                 size = self._size()
-                if offset > size or (offset and head != _head(self.log_path)):
+                if offset > size or (offset and head != _head(self.log_path, _length(head))):
                     why = "the feedback log was replaced or truncated"
                 else:
                     self.model = UserModel.from_json(data["model"])
@@ -129,9 +143,23 @@ class LearningStore:
         log.info("rebuilding the learning state from %s: %s", self.log_path, why)
         self.rebuilt = why
         self.model = UserModel()
-        self.offset = self.start
+        self.offset = 0
         self.head = ""
         self._log_size = -1
+        from proactive_ls.feedback.lifecycle import rotated
+
+        for segment in rotated(self.log_path):  # the log's older segments, oldest first
+            try:
+                data = segment.read_bytes()
+            except OSError:
+                continue
+            for line in data.splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    fold(self.model, record, self.start)
         self.sync(save=True)
 
     def _size(self) -> int:
@@ -156,18 +184,18 @@ class LearningStore:
         if size == self._log_size == self.offset:
             return 0
         self._log_size = size
-        if size < self.offset:
-            self._rebuild("the feedback log shrank")
+        if size < self.offset or (self.head and _head(self.log_path, _length(self.head)) != self.head):
+            self._rebuild("the feedback log was rotated or shrank")
             return 0
         if size == self.offset:
             return 0
         new = 0
         for record, end in self._records_from(self.offset, size):
-            fold(self.model, record)
+            fold(self.model, record, self.start)
             self.offset = end
             new += 1
         if not self.head and self.offset:
-            self.head = _head(self.log_path)
+            self.head = _head(self.log_path, min(HEAD_BYTES, self.offset))
         if new and save:
             self.save()
         return new
@@ -250,7 +278,7 @@ class LearningStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._locked():
             tmp = self.reset_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"start": self._size()}), encoding="utf-8")
+            tmp.write_text(json.dumps({"after": time.time()}), encoding="utf-8")
             os.replace(tmp, self.reset_path)
         self.start = self._read_start()
         self._rebuild("learning was reset")
