@@ -1,4 +1,4 @@
-"""The proactive-ls command: serve, demo, replay, bench, export, train-gate, doctor, shell-hook.
+"""The proactive-ls command: serve, demo, replay, bench, export, train-gate, finetune, doctor, shell-hook.
 
 Each command parses its options and hands over to the module that does the work. Options with a
 fixed set of values are enums, so that shell completion (``--install-completion``) offers them.
@@ -284,6 +284,54 @@ def train_gate(
     from proactive_ls.judges.gate_retrain import main_train_gate
 
     raise typer.Exit(main_train_gate(feedback_log, data, out, include_ignored, force, json_out))
+
+
+@app.command()
+def finetune(
+    model: Annotated[str, typer.Argument(help="proposer or judge.", metavar="proposer|judge")],
+    base: Annotated[Path, typer.Option(help="The base model's folder (Hugging Face format).")],
+    out: Annotated[Path, typer.Option(help="Where to write the LoRA adapter and its card.")],
+    feedback_log: Annotated[Path | None, typer.Option(help="Your feedback log (default: the default log).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Train on these rows (JSON lines from `export` or a previous run) instead.")
+    ] = None,
+    method: Annotated[str, typer.Option(help="sft, or dpo (the proposer, from preference pairs).")] = "sft",
+    name: Annotated[
+        str | None, typer.Option(help="The adapter's served name (default: the --out folder's name).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps (default: --epochs passes).")] = None,
+    epochs: Annotated[float, typer.Option(help="Passes over the training rows when --steps is not given.")] = 3.0,
+    learning_rate: Annotated[float, typer.Option(help="The LoRA learning rate.")] = 2e-4,
+    rank: Annotated[int, typer.Option(help="LoRA rank (alpha is twice it); serve with --max-lora-rank >= it.")] = 16,
+    batch_size: Annotated[int, typer.Option(help="Rows per step and device.")] = 4,
+    lora_targets: Annotated[
+        str | None, typer.Option(help="Comma-separated modules to adapt (default: the attention and MLP projections).")
+    ] = None,
+    held_out: Annotated[float, typer.Option(help="The newest share of rows kept for the check.")] = 0.2,
+) -> None:
+    """Fine-tune a LoRA adapter of the proposer or the judge on your feedback (needs proactive-ls[train])."""
+    _setup_logging("warning", None)
+    from proactive_ls.training.command import main_finetune
+
+    raise typer.Exit(
+        main_finetune(
+            model,
+            base,
+            out,
+            feedback_log,
+            data,
+            method,
+            name,
+            steps,
+            epochs,
+            learning_rate,
+            rank,
+            batch_size,
+            held_out,
+            lora_targets,
+            ["proactive-ls", *sys.argv[1:]],
+        )
+    )
 
 
 @app.command()

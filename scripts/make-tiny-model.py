@@ -6,7 +6,7 @@ executor, doctor) can be tested against a real vLLM server on a CPU. Nothing her
 model: its weights are random, and its answers are noise forced into the schema.
 
     python scripts/make-tiny-model.py OUT_DIR [--corpus PATH ...] [--vocab-size 2048] [--seed 0] [--random]
-                                      [--adapter NAME ...]
+                                      [--adapter NAME ...] [--head-std STD]
 
 Run it with the vLLM environment's python (scripts/vllm-env.sh prints it): it needs torch,
 transformers and tokenizers. The tokenizer is a byte-level BPE trained on local text (by default
@@ -18,6 +18,12 @@ By default one residual dimension steers the output (see steer()): ASCII only, s
 soon as the schema allows, a task rather than null. Purely random weights (--random) wander into
 multi-byte characters and escapes that cost several tokens per character, so their answers can
 overrun max_tokens, and whether they propose anything is luck: fine for poking at, bad for tests.
+
+--head-std gives the random part of the output layer a larger spread (the default, 0.02, is the
+usual initialisation). A LoRA adapter changes the output only through that layer: at 0.02 its
+logits span about ±2.6, too little for any fine-tune to pick one token over the steering. The
+fine-tuning tests (tests/vllm/test_finetune.py) make their model with --head-std 0.1 (the steering
+still dominates the base model: its gaps are about 4 logits, the random part's spread about 0.7).
 """
 
 from __future__ import annotations
@@ -195,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also write a (no-op) LoRA adapter to OUT_DIR/adapters/NAME",
     )
     ap.add_argument(
+        "--head-std",
+        type=float,
+        default=None,
+        help="standard deviation of the output layer's random weights (default: the initialisation's 0.02)",
+    )
+    ap.add_argument(
         "--random", action="store_true", help="purely random weights (tied), without the steering of steer()"
     )
     args = ap.parse_args(argv)
@@ -236,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         torch_dtype="float32",
     )
     model = LlamaForCausalLM(config)
+    if args.head_std is not None and not args.random:
+        with torch.no_grad():
+            model.lm_head.weight.normal_(0.0, args.head_std)
     if not args.random:
         steer(model, tokenizer)
     model.generation_config.eos_token_id = tokenizer.eos_token_id

@@ -117,6 +117,8 @@ class VllmServer:
     port: int = field(default_factory=_free_port)
     proc: subprocess.Popen | None = None  # type: ignore[type-arg]
     name: str = MODEL_NAME
+    adapters: dict[str, Path] | None = None  # name -> folder; default: the no-op ADAPTERS of the tiny model
+    max_lora_rank: int = 8
 
     @property
     def url(self) -> str:
@@ -145,8 +147,8 @@ class VllmServer:
                 "--dtype",
                 "float32",
                 "--max-lora-rank",
-                "8",
-                *[arg for name in ADAPTERS for arg in ("--lora", f"{name}={self.model_dir / 'adapters' / name}")],
+                str(self.max_lora_rank),
+                *[arg for name, path in self.lora_paths().items() for arg in ("--lora", f"{name}={path}")],
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -166,6 +168,11 @@ class VllmServer:
             time.sleep(0.5)
         self.stop()
         raise AssertionError(f"vLLM did not answer within {START_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+
+    def lora_paths(self) -> dict[str, Path]:
+        if self.adapters is not None:
+            return self.adapters
+        return {name: self.model_dir / "adapters" / name for name in ADAPTERS}
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

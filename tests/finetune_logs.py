@@ -1,0 +1,59 @@
+"""Feedback logs with a clear taste, written as the server writes them, for the fine-tuning tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from proactive_ls.feedback.log import FeedbackRecord
+
+ACCEPTED_TASK = "Fix add in calc.py"
+REJECTED_TASK = "Write a changelog entry"
+
+
+def history(i: int) -> list[dict[str, str]]:
+    """A short history like the server's: the user edits calc.py and a test fails."""
+    minute = i % 60
+    return [
+        {"Time": f"2025-03-0{1 + i % 9} 10:{minute:02d}:00", "Event": "The user opens calc.py."},
+        {"Time": f"2025-03-0{1 + i % 9} 10:{minute:02d}:20", "Event": f"The user edits add in calc.py (change {i})."},
+        {
+            "Time": f"2025-03-0{1 + i % 9} 10:{minute:02d}:40",
+            "Event": f"The user runs `python -m pytest -k case{i}`: 1 failed (test_case{i}).",
+        },
+    ]
+
+
+def record(i: int, task: str, outcome: str, at: float) -> FeedbackRecord:
+    return FeedbackRecord(
+        session_id=f"s{i % 3}",
+        proposal_id=f"p{i}-{outcome}",
+        outcome=outcome,  # type: ignore[arg-type]
+        proposed_at=at - 5,
+        decided_at=at,
+        task=task,
+        message=task,
+        purpose=task,
+        thoughts=task,
+        operation="model_task",
+        observations=history(i),
+        proposer="vllm",
+        model="tiny-proactive",
+    )
+
+
+def write_log(
+    path: Path, n: int, *, rejected: bool = False, accepted: str = ACCEPTED_TASK, start: float = 1_740_000_000.0
+) -> Path:
+    """``n`` histories; on each the user accepted ``accepted`` (and, with ``rejected``, rejected REJECTED_TASK).
+
+    The proposals' purpose, thoughts and message are the task itself: the whole answer is then one
+    string the tiny model can learn in a few dozen steps (see tests/vllm/test_finetune.py).
+    """
+    lines = []
+    for i in range(n):
+        at = start + 60 * i
+        lines.append(record(i, accepted, "accepted", at).model_dump_json())
+        if rejected:
+            lines.append(record(i, REJECTED_TASK, "rejected", at + 1).model_dump_json())
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,263 @@
+"""Retraining end to end on the CPU: feedback log -> `proactive-ls finetune` (TRL, LoRA) -> the real vLLM
+server loads the adapters with --enable-lora -> the real proactive-ls server proposes and judges with them.
+
+The trainer runs in its own cached environment (scripts/trainer-env.sh); these tests are skipped, with
+the reason, only where it cannot be installed. The base is the tiny model of scripts/make-tiny-model.py,
+made with a wider output layer (--head-std 0.1) and adapted on the embeddings as well as the projections
+(--lora-targets): a random 1M-parameter model leaves an adapter on the projections alone too little
+room to change a greedy answer (measured: loss stuck near 5). The logs are built so that what is learnt
+is one answer (tests/finetune_logs.py): the proposer's whole answer is the accepted task, and the
+judge's decision is the one word that depends on the task in its prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from proactive_ls.lsp import protocol
+from tests.finetune_logs import ACCEPTED_TASK, REJECTED_TASK, write_log
+from tests.lsp_client import ProactiveClient, eventually, read_log, start_session
+
+from .conftest import MEASUREMENTS, REPO, SCRIPTS, VllmServer
+
+BASE_NAME = "tiny-base"
+TARGETS = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj,embed_tokens"
+TRAIN = ["--learning-rate", "1e-2", "--rank", "16", "--lora-targets", TARGETS]
+
+
+@pytest.fixture(scope="module")
+def trainer_python() -> Path:
+    given = os.environ.get("PROACTIVE_LS_TRAINER_PYTHON")
+    if given is not None:
+        if not given:
+            pytest.skip("scripts/test could not install the trainer environment (scripts/trainer-env.sh)")
+        return Path(given)
+    proc = subprocess.run(
+        ["bash", str(SCRIPTS / "trainer-env.sh")],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(line for line in proc.stderr.splitlines() if "is ignored" not in line)[-1500:]
+        pytest.skip(f"the trainer cannot be installed here (scripts/trainer-env.sh exited {proc.returncode}):\n{tail}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def base_model(vllm_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ft-base")
+    proc = subprocess.run(
+        [str(vllm_python), str(SCRIPTS / "make-tiny-model.py"), str(out), "--head-std", "0.1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def finetune(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(python), "-m", "proactive_ls", "finetune", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    MEASUREMENTS[f"finetune {args[0]} {' '.join(args[1:2])}".strip()] = f"{time.monotonic() - started:.1f} s"
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def adapters(trainer_python: Path, base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The proposer (the accepted task), a second proposer (the task the judge's user rejects), the judge."""
+    root = tmp_path_factory.mktemp("ft")
+    out: dict[str, Path] = {}
+    logs = {
+        "ft-proposer": write_log(root / "accepted.jsonl", 10),
+        "ft-other": write_log(root / "other.jsonl", 10, accepted=REJECTED_TASK),
+    }
+    for name, log in logs.items():
+        out[name] = root / name
+        finetune(
+            trainer_python,
+            "proposer",
+            "--base",
+            str(base_model),
+            "--out",
+            str(out[name]),
+            "--feedback-log",
+            str(log),
+            "--steps",
+            "40",
+            "--batch-size",
+            "2",
+            *TRAIN,
+        )
+    out["ft-judge"] = root / "ft-judge"
+    finetune(
+        trainer_python,
+        "judge",
+        "--base",
+        str(base_model),
+        "--out",
+        str(out["ft-judge"]),
+        "--feedback-log",
+        str(write_log(root / "judged.jsonl", 12, rejected=True)),
+        "--steps",
+        "60",
+        "--batch-size",
+        "4",
+        *TRAIN,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(vllm_python: Path, base_model: Path, adapters: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
+    server = VllmServer(
+        vllm_python,
+        base_model,
+        tmp_path_factory.mktemp("ft-vllm") / "server.log",
+        name=BASE_NAME,
+        adapters=adapters,
+        max_lora_rank=16,
+    )
+    MEASUREMENTS["finetune: vLLM start with the trained adapters"] = f"{server.start():.1f} s"
+    yield server
+    server.stop()
+
+
+def _card(adapter: Path) -> dict[str, Any]:
+    return json.loads((adapter / "training.json").read_text())
+
+
+def _project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "tests").mkdir(parents=True)
+    (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (root / "tests" / "test_calc.py").write_text("from calc import add\n\ndef test_add():\n    assert add(1, 1) == 2\n")
+    return root
+
+
+def _settings(server: VllmServer, proposer: str, judge: str | None = None) -> dict[str, Any]:
+    def endpoint(name: str) -> dict[str, Any]:
+        return {"url": server.url, "name": name, "timeoutS": 120, "maxTokens": 256, "historyTokenBudget": 1500}
+
+    settings: dict[str, Any] = {"backend": "vllm", "model": endpoint(proposer), "judge": "none"}
+    if judge:
+        settings |= {"judge": "vllm", "judgeModel": endpoint(judge)}
+    return settings
+
+
+async def _first_decision(server: VllmServer, tmp_path: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Open calc.py, fail a test in the terminal; the first proposal shown, or the first filtered record."""
+    root = _project(tmp_path)
+    log = tmp_path / "feedback.jsonl"
+    client: ProactiveClient = await start_session(root, log, settings=settings)
+    try:
+        path = root / "calc.py"
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=path.as_uri(), language_id="python", version=1, text=path.read_text()
+                )
+            )
+        )
+        client.protocol.notify(
+            protocol.TERMINAL_COMMAND,
+            {
+                "commandLine": "python -m pytest",
+                "cwd": str(root),
+                "exitCode": 1,
+                "durationMs": 300,
+                "output": "FAILED tests/test_calc.py::test_add - assert 0 == 2\n1 failed in 0.01s\n",
+            },
+        )
+
+        def decided() -> dict[str, Any] | None:
+            if client.proposals:
+                return {"shown": True, **client.proposals[0]}
+            filtered = next((r for r in read_log(log) if r["outcome"] == "filtered"), None)
+            return {"shown": False, **filtered} if filtered else None
+
+        return await eventually(decided, timeout=120)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_finetuned_proposer_proposes_the_accepted_task(
+    served: VllmServer, adapters: dict[str, Path], tmp_path: Path
+) -> None:
+    card = _card(adapters["ft-proposer"])
+    loss = card["training_loss"]
+    assert loss["last"] < loss["first"] / 4, loss  # the training loss falls
+    assert card["held_out_after"]["held_out_loss"] < card["held_out_before"]["held_out_loss"]
+    assert card["held_out_after"]["held_out_pair_accuracy"] == 1.0
+    assert (adapters["ft-proposer"] / "README.md").read_text().count("--lora ft-proposer=") == 1
+
+    base = await _first_decision(served, tmp_path / "base", _settings(served, BASE_NAME))
+    tuned = await _first_decision(served, tmp_path / "tuned", _settings(served, "ft-proposer"))
+    MEASUREMENTS["finetune: proposals (base, adapter)"] = f"{base['task']!r}, {tuned['task']!r}"
+    assert base["shown"] and tuned["shown"]
+    assert base["task"] != ACCEPTED_TASK
+    assert tuned["task"] == ACCEPTED_TASK and tuned["model"] == "ft-proposer"
+
+
+async def test_finetuned_judge_filters_the_rejected_kind(
+    served: VllmServer, adapters: dict[str, Path], tmp_path: Path
+) -> None:
+    card = _card(adapters["ft-judge"])
+    MEASUREMENTS["finetune: judge held-out accuracy (before, after)"] = (
+        f"{card['held_out_before']['held_out_pair_accuracy']}, {card['held_out_after']['held_out_pair_accuracy']}"
+    )
+    assert card["held_out_after"]["held_out_pair_accuracy"] == 1.0
+
+    shown = await _first_decision(served, tmp_path / "a", _settings(served, "ft-proposer", judge="ft-judge"))
+    assert shown["shown"] and shown["task"] == ACCEPTED_TASK
+    assert shown["verdict"]["judge"] == "vllm" and shown["verdict"]["accept"] is True
+
+    filtered = await _first_decision(served, tmp_path / "r", _settings(served, "ft-other", judge="ft-judge"))
+    assert not filtered["shown"] and filtered["task"] == REJECTED_TASK
+    assert filtered["judge"] == "vllm"
+
+
+def test_dpo_writes_an_adapter_vllm_loads(served: VllmServer, adapters: dict[str, Path]) -> None:
+    import httpx
+
+    from proactive_ls.feedback.export import prompt_messages
+    from proactive_ls.llm.schema import answer_schema, parse_answer, response_format
+    from tests.finetune_logs import history
+
+    card = _card(adapters["ft-dpo"])
+    assert card["method"] == "dpo" and card["data"]["train"] > 0 and card["steps"] == 4
+    assert (adapters["ft-dpo"] / "adapter_model.safetensors").is_file()
+    models = {m["id"] for m in httpx.get(f"{served.url}/models", timeout=10).json()["data"]}
+    assert "ft-dpo" in models  # vLLM loaded it at start (--lora ft-dpo=...)
+    reply = httpx.post(
+        f"{served.url}/chat/completions",
+        json={
+            "model": "ft-dpo",
+            "messages": prompt_messages(history(50)),
+            "max_tokens": 256,
+            "temperature": 0,
+            "response_format": response_format("proactive_answer", answer_schema(256)),
+        },
+        timeout=120,
+    )
+    assert reply.status_code == 200, reply.text
+    parse_answer(reply.json()["choices"][0]["message"]["content"])  # a valid answer through the adapter
