@@ -309,7 +309,7 @@ def finetune(
     ] = None,
     held_out: Annotated[float, typer.Option(help="The newest share of rows kept for the check.")] = 0.2,
 ) -> None:
-    """Fine-tune a LoRA adapter of the proposer or the judge on your feedback (needs proactive-ls[train])."""
+    """Fine-tune a LoRA adapter of the proposer or the judge on your feedback (needs the train extra)."""
     _setup_logging("warning", None)
     from proactive_ls.training.command import main_finetune
 
