@@ -304,10 +304,33 @@ def test_rejecting_from_the_select_prompt_is_logged_and_opens_nothing(
         what="the plugin to handle the reject's reply",
     )
     prompt = ed.lua("return _G.select_prompt")
-    assert prompt["items"] == ["Accept", "Reject", "Not now"]
+    assert prompt["items"] == ["Accept", "Reject", "Not now", "Don't suggest this kind again"]
     assert "test_mean_of_three" in prompt["prompt"]
     wait_for(lambda: ed.pending() == [], what="the proposal to leave the pending list")
     assert ed.nvim.current.buffer.name == str(project / "calc.py")
+
+
+@needs_server
+def test_dont_suggest_this_kind_again_from_the_select_prompt_mutes_the_kind(
+    tmp_path: Path, project: Path, editor_factory
+) -> None:
+    log = tmp_path / "feedback.jsonl"
+    ed = editor_factory(project, log, prompt="select", select_answer="Don't suggest this kind again")
+    _run_failing_tests(ed, project)
+
+    records = wait_for(lambda: read_log(log), timeout=120, what="the record of the muted proposal", debug=ed.messages)
+    assert [r["outcome"] for r in records] == ["rejected"]
+    assert records[0]["detail"].startswith("muted:")
+    status: dict[str, Any] = {}
+
+    def muted() -> bool:
+        ed.lua("require('proactive').status(function(s) _G.last_status = s end)")
+        status.update(ed.lua("return _G.last_status") or {})
+        return bool(status.get("mutes"))
+
+    wait_for(muted, what="proactive.status to list the mute", debug=ed.messages)
+    assert [m["kind"] for m in status["mutes"]] == [records[0]["kind"]]
+    wait_for(lambda: ed.pending() == [], what="the proposal to leave the pending list")
 
 
 @needs_server

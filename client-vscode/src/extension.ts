@@ -30,6 +30,7 @@ import {
   REJECT,
   TailBuffer,
   diagnosticsParams,
+  MUTE_KIND,
   notificationFor,
   parseProposal,
   parseStatus,
@@ -407,10 +408,11 @@ class ProactiveClient implements vscode.Disposable {
 
   /** Shows the proposal as a notification titled with its task; it stays reachable from the view and the menu. */
   private async ask(proposal: ProposalPayload): Promise<void> {
-    const spec = notificationFor(proposal);
+    const spec = notificationFor(proposal, this.has(CMD.mute));
     const choice = await vscode.window.showInformationMessage(spec.text, ...spec.buttons);
     if (choice === ACCEPT) await this.answer(proposal.id, "accept");
     else if (choice === REJECT) await this.answer(proposal.id, "reject");
+    else if (choice === MUTE_KIND) await this.muteKind(proposal.id);
     else if (choice === NOT_NOW || choice === undefined) return;
   }
 

@@ -128,6 +128,8 @@ export interface ProposalPayload {
   operation?: { kind?: string; [k: string]: unknown } | null;
   proposer?: string;
   model?: string | null;
+  /** What the proposal is about (failing_command, syntax_error, ...): what `proactive.mute` takes. */
+  kind?: string | null;
   [k: string]: unknown;
 }
 
@@ -144,6 +146,7 @@ export function parseProposal(raw: unknown): ProposalPayload | string {
 export const ACCEPT = "Accept";
 export const REJECT = "Reject";
 export const NOT_NOW = "Not now";
+export const MUTE_KIND = "Don't suggest this kind again";
 
 export interface NotificationSpec {
   text: string;
@@ -157,14 +160,20 @@ const ACCEPT_HINT: Record<string, string> = {
   model_task: "Accept asks the model to do it",
 };
 
-/** The notification for a proposal: the task as its title, then the message and what Accept will do. */
-export function notificationFor(p: ProposalPayload): NotificationSpec {
+/**
+ * The notification for a proposal: the task as its title, then the message and what Accept will do.
+ * `canMute`: the server takes `proactive.mute` and the proposal names its kind, so the user can stop
+ * that kind from this notification.
+ */
+export function notificationFor(p: ProposalPayload, canMute = false): NotificationSpec {
   const task = p.task.replace(/\s+/g, " ").trim();
   let message = p.message.replace(/\s+/g, " ").trim();
   if (message.toLowerCase().startsWith(task.toLowerCase())) message = message.slice(task.length).replace(/^[\s:.—-]+/, "");
   const hint = ACCEPT_HINT[p.operation?.kind ?? ""];
   const body = [message, hint ? `(${hint}.)` : ""].filter(Boolean).join(" ");
-  return { text: body ? `${task} — ${body}` : task, buttons: [ACCEPT, REJECT, NOT_NOW] };
+  const buttons = [ACCEPT, REJECT, NOT_NOW];
+  if (canMute && typeof p.kind === "string" && p.kind) buttons.push(MUTE_KIND);
+  return { text: body ? `${task} — ${body}` : task, buttons };
 }
 
 /** The server's answer to `proactive.status`, read leniently (unknown fields ignored). */

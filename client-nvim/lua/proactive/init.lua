@@ -341,8 +341,23 @@ function M.reject(id)
   M.answer('reject', id)
 end
 
---- Asks with vim.ui.select: Accept / Reject / Not now. "Not now" sends nothing: the server records
---- the proposal as ignored when its time runs out.
+local MUTE_KIND = "Don't suggest this kind again"
+
+--- Stops proposals of `kind` (`proactive.mute`; the server keeps the mute for every window, across
+--- restarts) and rejects the proposal `id` that prompted it.
+---@param kind string
+---@param id? string
+function M.mute(kind, id)
+  with_client(function(client)
+    execute(client, 'proactive.mute', { { kind = kind, proposalId = id } }, function()
+      notify(('proposals of the kind "%s" are muted (:ProactiveStatus lists mutes)'):format(kind))
+    end)
+  end)
+end
+
+--- Asks with vim.ui.select: Accept / Reject / Not now (and "Don't suggest this kind again" when the
+--- proposal names its kind). "Not now" sends nothing: the server records the proposal as ignored
+--- when its time runs out.
 ---@param id? string
 function M.prompt(id)
   local p = pick(id)
@@ -350,11 +365,18 @@ function M.prompt(id)
     notify('no pending proposal', vim.log.levels.WARN)
     return
   end
-  vim.ui.select({ 'Accept', 'Reject', 'Not now' }, { prompt = tostring(p.message):gsub('%s+', ' ') }, function(choice)
+  local choices = { 'Accept', 'Reject', 'Not now' }
+  local kind = type(p.kind) == 'string' and p.kind ~= '' and p.kind or nil
+  if kind then
+    table.insert(choices, MUTE_KIND)
+  end
+  vim.ui.select(choices, { prompt = tostring(p.message):gsub('%s+', ' ') }, function(choice)
     if choice == 'Accept' and state.proposals[p.id] then
       M.accept(p.id)
     elseif choice == 'Reject' and state.proposals[p.id] then
       M.reject(p.id)
+    elseif choice == MUTE_KIND and kind then
+      M.mute(kind, p.id)
     end
   end)
 end

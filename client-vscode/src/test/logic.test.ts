@@ -169,6 +169,10 @@ test("proposal becomes a notification with Accept / Reject / Not now", () => {
   assert.match(other.text, /Accept applies the edit/);
   const unknown = notificationFor({ ...proposal, operation: { kind: "something_new" } });
   assert.equal(unknown.text, "Fix failing test test_parse — The test you just ran, test_parse, fails at tests/test_cli.py:42. Open it?");
+  assert.deepEqual(notificationFor(parsed as Exclude<typeof parsed, string>, true).buttons, ["Accept", "Reject", "Not now"]);
+  const kinded = notificationFor({ ...proposal, kind: "failing_command" }, true);
+  assert.deepEqual(kinded.buttons, ["Accept", "Reject", "Not now", "Don't suggest this kind again"]);
+  assert.deepEqual(notificationFor({ ...proposal, kind: "failing_command" }, false).buttons, ["Accept", "Reject", "Not now"]);
   const repeats = notificationFor({ ...proposal, message: "Fix failing test test_parse: it fails at line 42." });
   assert.equal(repeats.text, "Fix failing test test_parse — it fails at line 42. (Accept opens it.)");
 });
