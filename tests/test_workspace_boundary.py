@@ -32,6 +32,21 @@ def test_files_outside_the_roots_and_symlinks_leaving_them_are_excluded(tmp_path
     assert not r.inside_workspace(Path.home() / ".ssh" / "id_rsa")
 
 
+def test_a_sibling_folder_sharing_the_roots_name_and_a_symlink_loop_are_outside(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    sibling = tmp_path / "ws2" / "secret.py"  # "ws2" starts with "ws": still another folder
+    sibling.parent.mkdir()
+    sibling.write_text("TOKEN = 'x'\n")
+    (root / "a").symlink_to(root / "b")
+    (root / "b").symlink_to(root / "a")  # a loop: resolves to nothing, so it is not inside
+    r = Redactor(roots=[root], respect_gitignore=False)
+    assert r.is_excluded(sibling)
+    assert r.is_excluded(sibling.as_uri())
+    assert r.is_excluded(root / "a" / "x.py")
+    assert r.is_excluded_many([(root / "a").as_uri(), root / "a", root / "new.py"]) == [True, True, False]
+
+
 async def test_terminal_output_cannot_make_a_proposal_point_outside_the_workspace(
     tmp_path: Path, calc_project: Path
 ) -> None:

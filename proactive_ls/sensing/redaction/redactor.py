@@ -8,6 +8,8 @@ whether secrets are redacted) and delegates the rest: secrets to ``secrets``, ex
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -41,6 +43,7 @@ class Redactor:
         self.redact_secrets = redact_secrets
         self.roots = [Path(r).absolute() for r in roots or []]
         self._real_roots = [_real(r) for r in self.roots]
+        self._real_root_strs = [str(r) for r in self._real_roots]
         self._globs: list[Glob] = []
         #: Globs that cannot be compiled (``[z-a]``): skipped, each with its problem, to report.
         self.invalid_globs: list[tuple[str, str]] = []
@@ -74,12 +77,14 @@ class Redactor:
     def is_excluded_many(self, paths: Iterable[Path | str]) -> list[bool]:
         """:meth:`is_excluded` for many paths, asking git once per repository for the uncached ones."""
         resolved = [self._to_path(p) for p in paths]
-        result = [p is not None and (self._glob_excluded(p) or not self._path_inside(p)) for p in resolved]
+        # An event names its file twice (URI and path): each distinct file is judged once.
+        unique = list(dict.fromkeys(p for p in resolved if p is not None))
+        answer = {p: self._glob_excluded(p) or not self._path_inside(p) for p in unique}
         if self.respect_gitignore:
-            todo = [(i, p) for i, p in enumerate(resolved) if p is not None and not result[i] and p.is_absolute()]
+            todo = [(i, p) for i, p in enumerate(unique) if not answer[p] and p.is_absolute()]
             for i, ignored in self._gitignore.ignored(todo):
-                result[i] = ignored
-        return result
+                answer[unique[i]] = ignored
+        return [p is not None and answer[p] for p in resolved]
 
     def inside_workspace(self, path: Path | str) -> bool:
         """Whether a file (path or ``file:`` URI) is inside a workspace root once symlinks are
@@ -93,8 +98,8 @@ class Redactor:
         treated as excluded, so its content never enters the history, a model request or an export."""
         if not self._real_roots:
             return True
-        real = _real(path if path.is_absolute() else self.roots[0] / path)  # not cached: a link can move
-        return any(real == r or r in real.parents for r in self._real_roots)
+        real = _real_str(path if path.is_absolute() else self.roots[0] / path)  # not cached: a link can move
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self._real_root_strs)
 
     def warm(self, repositories: list[Path]) -> None:
         """Get git ready to answer for these repositories (blocking: run it in a worker thread)."""
@@ -182,3 +187,16 @@ def _real(path: Path) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):  # a symlink loop: not inside anything
         return Path("/nonexistent-symlink-loop") / path.name
+
+
+def _real_str(path: Path) -> str:
+    """:func:`_real` as a string, without pathlib's overhead (asked for every event)."""
+    real = os.path.realpath(path)
+    try:
+        os.stat(real)  # a symlink loop is left unresolved by realpath: stat tells (as resolve() does)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return str(Path("/nonexistent-symlink-loop") / path.name)
+    return real
