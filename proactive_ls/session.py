@@ -168,6 +168,7 @@ class Session:
             self.stepper.sources.append(ControlSource(self.control, self.engine.withdraw))
         self.driver.bind(self.stepper)
         self.git: list[GitSource] = []
+        self._warmed: set[Path] = set()  # repositories whose check-ignore was started
 
     def announce_outcomes(self, callback: OnResolved) -> None:
         """Call `callback` with every outcome, whatever decided it (the server tells its client)."""
@@ -200,20 +201,36 @@ class Session:
     def clock(self) -> float:
         return self.driver()
 
-    def start(self, watched_by_client: bool = False) -> None:
-        """Start sensing what no input reports (git), on the wall clock only, and the driver."""
-        if self.driver.realtime:
-            from proactive_ls.sensing.git_state import GitWatcher, find_repositories
+    def warm_ignores(self, repositories: list[Path] | None = None) -> None:
+        """Let git check-ignore load each repository's index off the loop, before the first event
+        asks (by default the workspace folders that are repositories: known before any git is run)."""
+        if repositories is None:
+            repositories = [root for root in self.roots if (root / ".git").exists()]
+        todo = [r for r in repositories if r.resolve() not in self._warmed]
+        if todo and self.driver.realtime:
+            self._warmed.update(r.resolve() for r in todo)
+            self._warming = asyncio.get_running_loop().run_in_executor(None, self.redactor.warm, todo)
 
+    def git_watchers(self) -> list[Any]:
+        """A watcher for each repository of the workspace (blocking: importing GitPython, walking
+        the folders and asking git take hundreds of ms in a big repository; run it in a worker
+        thread and hand the result to :meth:`start`)."""
+        if not self.driver.realtime:
+            return []
+        from proactive_ls.sensing.git_state import GitWatcher, find_repositories
+
+        return [GitWatcher(repo) for root in self.roots for repo in find_repositories(root)]
+
+    def start(self, watched_by_client: bool = False, watchers: list[Any] | None = None) -> None:
+        """Start sensing what no input reports (git), on the wall clock only, and the driver.
+        ``watchers`` are :meth:`git_watchers`' (made here when not given)."""
+        if self.driver.realtime:
             interval = self.settings.git_poll_s * (15 if watched_by_client else 1)
-            for root in self.roots:
-                for repo in find_repositories(root):
-                    self.git.append(GitSource(GitWatcher(repo), interval, wake=self.driver.poke))
+            for watcher in self.git_watchers() if watchers is None else watchers:
+                self.git.append(GitSource(watcher, interval, wake=self.driver.poke))
             self.stepper.sources.extend(self.git)
             self.maintain_log()
-            if self.git:  # git check-ignore loads the index off the loop, before the first event asks
-                roots = [source.watcher.root for source in self.git]
-                self._warming = asyncio.get_running_loop().run_in_executor(None, self.redactor.warm, roots)
+            self.warm_ignores([source.watcher.root for source in self.git])
         self.driver.start()
 
     def maintain_log(self) -> None:

@@ -7,6 +7,7 @@ import json
 import random
 import string
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -475,3 +476,38 @@ def test_gitignore_warmed_off_the_loop_answers_with_the_same_process(tmp_path: P
     assert list(cache._processes.values()) == [process]  # no second process was started
     cache.close()
     assert not process.alive()
+
+
+def test_a_question_asked_while_warming_waits_for_that_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop's question during the warm-up shares its process: one index load, not two."""
+    from proactive_ls.sensing.redaction import gitignore
+
+    repo = make_repo(tmp_path / "repo")
+    write(repo / ".gitignore", "*.log\n")
+    commit(repo, "Ignore logs", **{"app.py": "x = 1\n"})
+    started: list[object] = []
+    warming, asked = threading.Event(), threading.Event()
+    original_init, original_ask = gitignore._CheckIgnore.__init__, gitignore._CheckIgnore.ask
+
+    def counting_init(self: gitignore._CheckIgnore, root: Path) -> None:
+        started.append(self)
+        original_init(self, root)
+
+    def ask(self: gitignore._CheckIgnore, rels: list[str]) -> set[str]:
+        if rels == ["."]:  # the warm-up: held until the loop's question is under way
+            warming.set()
+            assert asked.wait(30)
+        return original_ask(self, rels)
+
+    monkeypatch.setattr(gitignore._CheckIgnore, "__init__", counting_init)
+    monkeypatch.setattr(gitignore._CheckIgnore, "ask", ask)
+    cache = GitignoreCache()
+    warm = threading.Thread(target=cache.warm, args=(repo,))
+    warm.start()
+    assert warming.wait(30)
+    asked.set()
+    answers = cache.ignored([(0, repo / "debug.log"), (1, repo / "app.py")])
+    warm.join(30)
+    assert answers == [(0, True), (1, False)]
+    assert len(started) == 1  # the question did not start a second check-ignore
+    cache.close()

@@ -235,7 +235,10 @@ class ProactiveServer(LanguageServer):
         session = self.require_session()
         dynamic = self.client_capabilities.workspace and self.client_capabilities.workspace.did_change_watched_files
         watched = bool(dynamic and dynamic.dynamic_registration)
-        session.start(watched_by_client=watched)
+        session.warm_ignores()  # first: the first didOpen asks check-ignore
+        # Off the loop: importing GitPython and opening a big repository would block requests.
+        watchers = await asyncio.to_thread(session.git_watchers)
+        session.start(watched_by_client=watched, watchers=watchers)
         if not watched or not (globs := session.git_watch_globs()):
             return
         options = types.DidChangeWatchedFilesRegistrationOptions(

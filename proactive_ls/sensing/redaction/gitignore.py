@@ -54,14 +54,13 @@ class GitignoreCache:
     def warm(self, root: Path) -> None:
         """Start the repository's check-ignore process and let it load the index, off the event
         loop (a worker thread calls this): in a 20k-file repository its first answer takes a
-        noticeable while. The lock is not held meanwhile, so the loop is never kept waiting."""
-        process = _CheckIgnore(root)
-        process.ask(["."])
+        noticeable while. The process is shared at once, so a question asked meanwhile waits for
+        this one load instead of starting a second process that loads the index again."""
         with self._lock:
-            if root in self._processes and self._processes[root].alive():
-                process.close()
-            else:
-                self._processes[root] = process
+            process = self._processes.get(root)
+            if process is None or not process.alive():
+                process = self._processes[root] = _CheckIgnore(root)
+        process.ask(["."])  # outside the cache's lock: only this process's questions wait
 
     def close(self) -> None:
         with self._lock:
@@ -176,6 +175,7 @@ class _CheckIgnore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._asking = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None
         try:
             self._proc = subprocess.Popen(
@@ -201,6 +201,11 @@ class _CheckIgnore:
             _stop(proc)
 
     def ask(self, rels: list[str]) -> set[str]:
+        """The paths of ``rels`` git ignores (one caller at a time: the pipe carries one batch)."""
+        with self._asking:
+            return self._ask(rels)
+
+    def _ask(self, rels: list[str]) -> set[str]:
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdout is None:
             return set()
