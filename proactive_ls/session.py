@@ -424,7 +424,7 @@ class Session:
 
     def resume(self) -> None:
         self._require_control().store.resume()
-        self.engine.resume()
+        self.engine.resume(self.clock())
         self.driver.poke()
 
     async def mute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,38 @@ async def test_newer_events_cancel_a_stale_request(tmp_path: Path) -> None:
     result = await asyncio.wait_for(tick, 2)
     assert result.proposals == [] and engine.last_decision == "stale: newer events arrived"
     assert engine.next_deadline() == pytest.approx(T0 + 2.1)
+
+
+async def test_a_blocked_trigger_is_kept_and_asked_when_the_block_lifts(tmp_path: Path) -> None:
+    """No trigger lost: events a pacing rule blocked are asked about once it lifts, not dropped."""
+    engine, proposer = make(tmp_path, rejectCooldownS=30, minIntervalS=0)
+    [p] = await say(engine, "fix it", T0)
+    await engine.resolve(p.id, "rejected", T0 + 1)
+    assert await say(engine, "other", T0 + 2) == []
+    assert engine.last_decision == "blocked: cooling down after a rejection"
+    assert engine.next_deadline() == T0 + 1 + 30  # re-armed for the end of the cooldown
+    result = await engine.tick(T0 + 31)
+    assert [q.task for q in result.proposals] == ["other"]
+    assert proposer.asked[-1] == ["other"]
+
+
+async def test_a_stale_question_keeps_its_events_for_the_next_one(tmp_path: Path) -> None:
+    engine, proposer = make(tmp_path)
+    gate = asyncio.Event()
+    original = proposer.propose
+
+    async def slow(ctx):  # type: ignore[no-untyped-def]
+        await gate.wait()
+        return await original(ctx)
+
+    proposer.propose = slow  # type: ignore[method-assign]
+    engine.observe(Observation(time=T0, text="a"), T0)
+    asking = asyncio.ensure_future(engine.tick(T0 + 1))
+    await asyncio.sleep(0)
+    engine.observe(Observation(time=T0 + 1.1, text="b"), T0 + 1.1)  # cancels the question about "a"
+    assert (await asking).proposals == []
+    assert engine.last_decision == "stale: newer events arrived"
+    proposer.propose = original  # type: ignore[method-assign]
+    result = await engine.tick(T0 + 3)
+    assert [q.task for q in result.proposals] == ["b"]
+    assert proposer.asked[-1] == ["a", "b"]

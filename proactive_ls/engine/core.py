@@ -178,6 +178,19 @@ class Engine:
                 result.proposals.append(made)
         return result
 
+    def _blocked(self, now: float) -> str | None:
+        """Why the proposer may not be asked now; a pacing block re-arms the trigger for its end
+        (a switch-off and a block with no end, `maxPerHour: 0`, do not)."""
+        off = switched_off(self.settings, self.control, now)
+        if off is not None:
+            return off
+        blocked = self.policy.blocked(now)
+        if blocked is not None:
+            lifts = self.policy.lifts_at(now)
+            if lifts is not None and (self._trigger_at is None or self._trigger_at > lifts):
+                self._trigger_at = max(lifts, now)
+        return blocked
+
     def _failed(self, what: str, exc: Exception) -> None:
         """Log a contained failure once per kind (with its traceback), then only count it."""
         self.counts.dropped += 1
@@ -201,6 +214,16 @@ class Engine:
         return result
 
     async def _ask(self, now: float, result: TickResult, forced: bool = False) -> Proposal | None:
+        if not forced and self.history.has_unseen() and (blocked := self._blocked(now)) is not None:
+            # No trigger is lost: under a pacing rule the new events stay unseen and are asked
+            # about when it lifts. What came while the user switched proposals off (a pause,
+            # `enabled: false`) is dropped instead: it is not brought up after a resume.
+            log.debug("not asking the proposer: %s", blocked)
+            self.counts.triggers += 1  # a decision was taken (blocked), as status readers expect
+            self.last_decision = f"blocked: {blocked}"
+            if self._trigger_at is None:
+                self.history.take_unseen()
+            return None
         new_events = self.history.take_unseen()
         if not new_events and forced:
             new_events = self.history.events()
@@ -209,11 +232,6 @@ class Engine:
                 self.last_decision = "silent: no events yet"
             return None
         self.counts.triggers += 1
-        blocked = None if forced else (switched_off(self.settings, self.control, now) or self.policy.blocked(now))
-        if blocked is not None:
-            log.debug("not asking the proposer: %s", blocked)
-            self.last_decision = f"blocked: {blocked}"
-            return None
         ctx = ProposalContext(self.history.events(), new_events, now, self.workspace_roots)
         self._inflight = asyncio.ensure_future(self._propose(ctx))
         try:
@@ -222,6 +240,7 @@ class Engine:
             if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
                 raise
             log.debug("proposal request went stale and was cancelled")
+            self.history.restore(new_events)  # the next question (the newer events') covers these too
             self.last_decision = "stale: newer events arrived"
             return None
         except Exception:
@@ -383,8 +402,11 @@ class Engine:
         self.policy.snooze(now + minutes * 60)
         return await self.withdraw(lambda p: True, now, f"snoozed for {minutes:g} minutes")
 
-    def resume(self) -> None:
+    def resume(self, now: float | None = None) -> None:
+        """End a snooze (and a pause); events a snooze held back are asked about at once (at `now`)."""
         self.policy.snooze(0.0)
+        if now is not None and self.history.has_unseen():
+            self._trigger_at = now if self._trigger_at is None else min(self._trigger_at, now)
 
     async def withdraw(self, which: Callable[[Proposal], bool], now: float, detail: str) -> list[Proposal]:
         """Record the pending proposals `which` selects as snoozed (a pause, a mute): they may still

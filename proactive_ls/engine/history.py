@@ -24,6 +24,14 @@ class History:
         unseen, self._unseen = self._unseen, []
         return unseen
 
+    def has_unseen(self) -> bool:
+        return bool(self._unseen)
+
+    def restore(self, events: list[EventBase]) -> None:
+        """Put events taken by :meth:`take_unseen` back in front (the question about them was never
+        answered: it went stale), so the next question still covers them."""
+        self._unseen[:0] = events
+
     def resize(self, limit: int) -> None:
         if limit != self._events.maxlen:
             self._events = deque(self._events, maxlen=limit)

@@ -69,6 +69,22 @@ class ProposalPolicy:
             return f"{s.max_per_hour} proposals in the last hour"
         return None
 
+    def lifts_at(self, now: float) -> float | None:
+        """When the block :meth:`blocked` reports now ends (the latest of the rules in force), or None
+        when nothing blocks. A blocked trigger is kept until then instead of being dropped."""
+        s, st = self.settings, self.state
+        ends = []
+        if st.snoozed_until is not None and now < st.snoozed_until:
+            ends.append(st.snoozed_until)
+        if st.last_rejection_at is not None and now - st.last_rejection_at < s.reject_cooldown_s:
+            ends.append(st.last_rejection_at + s.reject_cooldown_s)
+        if st.shown_at and now - st.shown_at[-1] < s.min_interval_s:
+            ends.append(st.shown_at[-1] + s.min_interval_s)
+        recent = [t for t in st.shown_at if now - t < 3600]
+        if s.max_per_hour > 0 and len(recent) >= s.max_per_hour:
+            ends.append(recent[len(recent) - s.max_per_hour] + 3600)
+        return max(ends, default=None)
+
     def rejected_recently(self, key: str, now: float) -> bool:
         at = self.state.rejected_keys.get(key)
         if at is None:

@@ -97,6 +97,10 @@ class StepLog:
 
     steps: list[dict[str, str]] = field(default_factory=list)
     dropped: int = 0  # steps forgotten from the front, for absolute indexing
+    # The last event logged, by identity: two events can render the same (a second save of the
+    # same file within the same second), and walking back to an equal rendering would then find
+    # no new event at all, and the model would not be asked (a lost trigger).
+    last_event: EventBase | None = field(default=None, repr=False, compare=False)
 
     @property
     def end(self) -> int:
@@ -109,9 +113,15 @@ class StepLog:
         """Append the events of ``history`` not logged yet; returns how many. -1 means the log was reset."""
         if not history:
             return 0
+        previous, self.last_event = self.last_event, history[-1]
         if not self.steps:
             self.steps = [render_step(e) for e in history]
             return len(self.steps)
+        for i in range(len(history) - 1, -1, -1):
+            if history[i] is previous:
+                fresh_events = history[i + 1 :]
+                self.steps.extend(render_step(e) for e in fresh_events)
+                return len(fresh_events)
         last = self.steps[-1]
         fresh: list[dict[str, str]] = []
         for event in reversed(history):
