@@ -38,16 +38,21 @@ def serve(
 
     overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
     server = create_server(overrides)
+    recorder = None
     if record is not None:
         from proactive_ls.lsp.recorder import attach_recorder
 
-        attach_recorder(server, record)
-    if listen is not None:
-        listen(server)
-    elif tcp is not None:
-        raise ValueError("TCP needs its token and address checks: start it with `proactive-ls serve --tcp`")
-    else:
-        server.start_io()
+        recorder = attach_recorder(server, record)
+    try:
+        if listen is not None:
+            listen(server)
+        elif tcp is not None:
+            raise ValueError("TCP needs its token and address checks: start it with `proactive-ls serve --tcp`")
+        else:
+            server.start_io()
+    finally:
+        if recorder is not None:
+            recorder.close()  # writes an edit burst still held
 
 
 __all__ = ["LEVELS", "serve", "setup_logging"]

@@ -9,13 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lsprotocol import types
 
 from proactive_ls.lsp import protocol
+from proactive_ls.lsp.recorder import minimal_change
 from proactive_ls.replay.engine import Replayer, replay_file, replay_settings
 from proactive_ls.replay.format import ReplayFormatError
 from proactive_ls.replay.loaders import recording_as_session
 from proactive_ls.replay.over_lsp import replay_over_lsp
+from proactive_ls.sensing.mirror import DocumentMirror
 from tests.conftest import run_pytest
 from tests.lsp_client import SERVER_COMMAND, ProactiveClient, start_session
 
@@ -193,3 +197,54 @@ def test_replay_cli_reads_a_recording(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     [summary] = json.loads(proc.stdout)
     assert summary["tasks"] == json.loads((example.parent / "expect.json").read_text())["tasks"]
+
+
+async def test_a_token_typed_one_key_at_a_time_is_not_in_the_recording(tmp_path: Path, calc_project: Path) -> None:
+    """The recorder redacts the document, not each message: no line holds the token or a part of it
+    long enough to matter, and replaying the recording does not rebuild it."""
+    recording = tmp_path / "typed.recording.jsonl"
+    client = await start_session(
+        calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)]
+    )
+    path = calc_project / "calc.py"
+    try:
+        uri = _open(client, path, path.read_text(), "python")
+        typed = f'GITHUB = "{TOKEN}"\n'
+        for i, ch in enumerate(typed):
+            _insert(client, uri, 0, i, ch, 2 + i)
+        _save(client, uri)
+        status = await client.execute(protocol.COMMAND_STATUS)
+        assert status["events"] >= 1
+    finally:
+        await client.shutdown_session()
+    raw = recording.read_text(encoding="utf-8")
+    assert TOKEN not in raw and TOKEN[4:20] not in raw  # neither whole nor a long part of it
+    body = _lines(recording)[1:]
+    changes = [line for line in body if line["message"].get("method") == "textDocument/didChange"]
+    # Rebuilding the document from the recording (every change applied to the opened text, as a
+    # replay does) gives the text with the token redacted, not the token.
+    opened = next(line for line in body if line["message"].get("method") == "textDocument/didOpen")
+    mirror = DocumentMirror(opened["message"]["params"]["textDocument"]["text"])
+    for line in changes:
+        for change in line["message"]["params"]["contentChanges"]:
+            if "range" in change:
+                start, end = change["range"]["start"], change["range"]["end"]
+                mirror.apply_change(
+                    (start["line"], start["character"]), (end["line"], end["character"]), change["text"]
+                )
+            else:
+                mirror.replace_all(change["text"])
+    assert TOKEN not in mirror.text
+    assert mirror.text.startswith('GITHUB = "[REDACTED:') and "def average" in mirror.text
+    assert sum(line.get("coalesced", 1) for line in changes) == len(typed) and len(changes) < len(typed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab\r\n😀é", max_size=12), st.text(alphabet="ab\r\n😀é", max_size=12))
+def test_the_minimal_change_turns_one_text_into_the_other(before: str, after: str) -> None:
+    for encoding in ("utf-16", "utf-8", "utf-32"):
+        change = minimal_change(before, after, encoding)
+        mirror = DocumentMirror(before, encoding)  # type: ignore[arg-type]
+        start, end = change["range"]["start"], change["range"]["end"]
+        mirror.apply_change((start["line"], start["character"]), (end["line"], end["character"]), change["text"])
+        assert mirror.text == after

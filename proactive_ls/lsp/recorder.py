@@ -11,7 +11,13 @@ What is kept follows the event history's rules (proactive_ls/sensing/redaction/)
 * the text of an excluded file (the ``exclude`` globs, gitignored files) never enters the file:
   in didOpen / didChange / didSave of such a document each text keeps only its line breaks, so the
   line structure (what the history keeps of such a file) survives and nothing else;
-* the output of a terminal command that names an excluded file (``cat .env``) is dropped.
+* the output of a terminal command that names an excluded file (``cat .env``) is dropped;
+* the redactor sees whole documents, not keystrokes: the recorder mirrors each open document, and
+  the didChange messages of one edit burst (until ``editQuietMs`` passes, or any other message
+  arrives) are written as one didChange: the smallest range change from the redacted text before
+  the burst to the redacted text after it (so a replay sees the same edit, on redacted text).
+  A secret typed one character per message is redacted like one pasted at once, and no line of
+  the recording holds a part of it (``"coalesced": n`` says how many messages the line stands for).
 
 :func:`proactive_ls.replay.loaders.recording_as_session` turns a recording into a replay session
 (docs/replay-format.md), so ``proactive-ls replay`` runs it through the engine or the server again.
@@ -22,6 +28,7 @@ so what is dropped from them is decided on the input, and written back with the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -36,6 +43,7 @@ from proactive_ls.config import Settings, SettingsError, parse_settings
 from proactive_ls.events import TerminalCommand
 from proactive_ls.inputs import ChangeInput, CloseInput, Input, OpenInput, SaveInput, TerminalInput
 from proactive_ls.lsp import protocol
+from proactive_ls.sensing.mirror import DocumentMirror, split_lines
 from proactive_ls.sensing.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,40 @@ VERSION = 1
 def line_structure(text: str) -> str:
     """Only the line breaks of `text`: what is kept of an excluded document's content."""
     return "".join(ch for ch in text if ch in "\r\n")
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-32" or text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _position(text: str, offset: int, encoding: str) -> dict[str, int]:
+    """The LSP position of `offset` in `text` (line breaks \n, \r\n, \r)."""
+    head = text[:offset]
+    lines = split_lines(head)
+    return {"line": len(lines) - 1, "character": _units(lines[-1], encoding)}
+
+
+def minimal_change(before: str, after: str, encoding: str = "utf-16") -> dict[str, Any]:
+    """One range change that turns `before` into `after`: their common start and end are kept."""
+    prefix = 0
+    limit = min(len(before), len(after))
+    while prefix < limit and before[prefix] == after[prefix]:
+        prefix += 1
+    if 0 < prefix < len(before) and before[prefix - 1] == "\r" and before[prefix] == "\n":
+        prefix -= 1  # never split a \r\n: the position between them does not exist
+    suffix = 0
+    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+    end = len(before) - suffix
+    if 0 < end < len(before) and before[end - 1] == "\r" and before[end] == "\n":
+        end += 1
+        suffix -= 1
+    rng = {"start": _position(before, prefix, encoding), "end": _position(before, end, encoding)}
+    return {"range": rng, "text": after[prefix : len(after) - suffix]}
 
 
 def redact_strings(value: Any, redact: Callable[[str], str]) -> Any:
@@ -81,6 +123,10 @@ class Recorder:
         self._settings = self._parse(self._overrides(), {})
         self._fallback = self._redactor(self._settings, [])
         self._excluded: dict[str, bool] = {}
+        self._mirrors: dict[str, DocumentMirror] = {}  # the open documents' text, as the client has it
+        self._written: dict[str, str] = {}  # uri -> the document's text as the recording has it (redacted)
+        self._held: dict[str, tuple[float, int, int]] = {}  # uri -> (last change's time, version, messages)
+        self._timer: asyncio.TimerHandle | None = None
         self._write({"format": FORMAT, "version": VERSION, "started": time.time()})
 
     # -- which redactor applies --------------------------------------------------------------------
@@ -113,6 +159,8 @@ class Recorder:
     def record(self, message: dict[str, Any], now: float | None = None) -> None:
         t = time.time() if now is None else now
         method, params = message.get("method"), message.get("params")
+        if method != "textDocument/didChange":
+            self.flush()  # the burst ends before anything else is written: the order stays
         if method == "initialize" and isinstance(params, dict):
             self._settings = self._parse(self._overrides(), params.get("initializationOptions"))
             self._fallback = self._redactor(self._settings, initialize_roots(params))
@@ -128,11 +176,76 @@ class Recorder:
                 self._write(line)
                 return
             kept, excluded = self._strip_excluded(item, redactor)
+            if not excluded and self._mirror(kept, t):
+                return  # held: written as the whole redacted text when the burst ends
             message = {**message, "params": route.params_json(kept)}
             if excluded:
                 line["excluded"] = True
         line["message"] = redact_strings(message, redactor.redact)
         self._write(line)
+
+    # -- whole documents -----------------------------------------------------------------------
+    def _encoding(self) -> Any:
+        try:
+            return protocol.position_encoding(self.server.workspace.position_encoding)
+        except Exception:
+            return "utf-16"
+
+    def _mirror(self, item: Input, t: float) -> bool:
+        """Follow the document's text; True when the message is held (a change to a mirrored document)."""
+        if isinstance(item, OpenInput) and item.uri:
+            self._mirrors[item.uri] = DocumentMirror(item.text or "", self._encoding())
+            self._written[item.uri] = self.redactor().redact(item.text or "")  # what the didOpen line holds
+        elif isinstance(item, CloseInput) and item.uri:
+            self._mirrors.pop(item.uri, None)
+            self._written.pop(item.uri, None)
+        elif isinstance(item, ChangeInput) and item.uri and (mirror := self._mirrors.get(item.uri)) is not None:
+            for change in item.changes:
+                c = change.change()
+                if c.start is None or c.end is None:
+                    mirror.replace_all(c.text)
+                else:
+                    mirror.apply_change(c.start, c.end, c.text)
+            held = self._held.get(item.uri)
+            self._held[item.uri] = (t, item.version, (held[2] if held else 0) + 1)
+            self._arm()
+            return True
+        return False
+
+    def _arm(self) -> None:
+        """Flush once the user has paused typing (the same pause that ends an edit burst)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a direct call): the next message or close() flushes
+        self._timer = loop.call_later(self._settings.edit_quiet_ms / 1000, self._flush_safely)
+
+    def _flush_safely(self) -> None:
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not record the end of an edit burst to %s", self.path)
+
+    def flush(self) -> None:
+        """Write every held burst as one didChange carrying the document's whole text, redacted."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held, self._held = self._held, {}
+        redactor = self.redactor()
+        for uri, (t, version, count) in held.items():
+            mirror = self._mirrors.get(uri)
+            if mirror is None:
+                continue
+            before = self._written.get(uri, "")
+            after = redactor.redact(mirror.text)
+            self._written[uri] = after
+            change = minimal_change(before, after, mirror.encoding)
+            params = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}
+            message = {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params}
+            self._write({"t": t, "message": message, "coalesced": count})
 
     def _is_excluded(self, uri: str, redactor: Redactor) -> bool:
         if uri not in self._excluded:
@@ -165,6 +278,7 @@ class Recorder:
         return item, False
 
     def close(self) -> None:
+        self.flush()
         self._file.close()
 
 
