@@ -234,7 +234,9 @@ def test_one_megabyte_of_source_is_fast() -> None:
     spiced = text[:500_000] + "\n".join(t for _, _, t in SECRETS) + text[500_000:]
     elapsed = min(cpu_seconds(spiced) for _ in range(3))
     print(f"\nredact 1 MB of Python source: {elapsed * 1000:.0f} ms CPU")
-    assert elapsed < 0.5
+    # A guard against super-linear patterns, not a speed figure (scripts/bench-redaction does that):
+    # with gitleaks' 200+ rules a megabyte takes 0.4-0.9 s on a loaded 2-core machine.
+    assert elapsed < 2.0
 
 
 ADVERSARIAL = [
@@ -262,7 +264,7 @@ def test_adversarial_megabyte_stays_linear(unit: str) -> None:
     text = unit * (1_000_000 // len(unit))
     elapsed = cpu_seconds(text)
     print(f"\nredact 1 MB of {unit!r}: {elapsed * 1000:.0f} ms CPU")
-    assert elapsed < 1.0
+    assert elapsed < 3.0  # quadratic would be minutes; gitleaks' rules took up to 1.4 s here
 
 
 # -- exclusion -----------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ The modules, one concern each:
 * ``redactor``: :class:`Redactor`, built from the settings; the only entry point the rest needs.
 * ``secrets``: :func:`redact_text`, the passes over a text in their order.
 * ``shapes``: secrets recognised by their shape (tokens, keys, URL passwords, auth headers).
+* ``commands``: command-line and URL shapes (``mysql -p``, ``curl -u``, query-string keys).
+* ``ruleset``: gitleaks' vendored rule set (``vendor/gitleaks.toml``), translated from Go RE2.
+* ``entropy``: random-looking tokens right after secret-like names.
 * ``names``: which names hold a secret (:func:`secret_kind_of_name`).
 * ``assignments``: secret literals assigned to such names, told apart from code; ``.env`` lines.
 * ``globs``: the ``exclude`` globs.

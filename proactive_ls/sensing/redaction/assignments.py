@@ -56,7 +56,8 @@ _ENV_LINE = re.compile(
 )
 _ENV_LINES = re.compile(_ENV_LINE.pattern, re.MULTILINE)
 _PLACEHOLDER = re.compile(
-    r"^(?:\$\{?[\w.\-:]*\}?|\{\{.*\}\}|\{[\w.\-]*\}|<[^>]*>|%\(?\w*\)?s|x+|[\W_]*|.*\[REDACTED:[a-z_]+\].*)$",
+    r"^(?:\$\{?[\w.\-:]*\}?|\{\{.*\}\}|\{[\w.\-]*\}|<[^>]*>|%\(?\w*\)?s|x+|[\W_]*|.*\[REDACTED:[a-z0-9_\-]+\].*"
+    r"|(?:your|my)[-_ ][\w\- ]{0,40}|changeme|placeholder|dummy)$",
     re.IGNORECASE,
 )
 _IDENT_CHAIN = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")

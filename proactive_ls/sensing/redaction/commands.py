@@ -1,7 +1,7 @@
 """Secrets in command lines and URLs, and provider tokens the shape list lacked.
 
 Command-line shapes (``mysql -pPASS``, ``curl -u user:pass``, ``PGPASSWORD=...``, ``sshpass -p``,
-``docker login -p``, ``aws configure set aws_secret_access_key VALUE``), URL userinfo whose
+``docker login -p``, ``.netrc`` lines, ``aws configure set aws_secret_access_key VALUE``), URL userinfo whose
 password holds any character (``@``, ``#``, ``/`` included: up to the last ``@`` of the token),
 secret-looking query-string keys, and the token formats of Shopify, DigitalOcean, Databricks,
 Doppler, Twilio API keys and age, written after gitleaks' rules (github.com/gitleaks/gitleaks,
@@ -33,6 +33,7 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
     ),
     ("password", re.compile(r"\s(?:--password|--passwd|--pass)(?:=|\s+)['\"]?(" + _V + ")"), 1),
     ("password", re.compile(r"\s(?:-u|--user)(?:=|\s+)['\"]?[^\s:'\"]{1,200}:(" + _V + ")"), 1),
+    ("password", re.compile(r"\b(?:machine|login)\s+\S+\s+(?:login\s+\S+\s+)?password\s+(" + _V + ")"), 1),  # .netrc
     (
         "aws_secret_access_key",
         re.compile(r"\baws\s+configure\s+set\s+\S*(?:secret|token)\S*\s+['\"]?(" + _V + ")", re.IGNORECASE),
