@@ -57,3 +57,43 @@ def write_log(
             lines.append(record(i, REJECTED_TASK, "rejected", at + 1).model_dump_json())
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+TEST_FAILURES = ["1 test failed", "2 tests failed", "3 tests failed", "1 test failed, 4 passed", "5 tests failed"]
+BUILD_ERRORS = [
+    ("calc.c", 3, "expected ';'"),
+    ("main.c", 12, "'x' undeclared"),
+    ("io.c", 7, "implicit declaration of function 'readx'"),
+    ("util.c", 21, "expected ')'"),
+    ("calc.c", 9, "conflicting types for 'add'"),
+]
+
+
+def judged_record(i: int, kind: str, outcome: str, at: float) -> FeedbackRecord:
+    """A proposal of the embedded rules after a failed command, as the server logs it (event texts included)."""
+    opened = {"Time": f"2025-03-0{1 + i % 9} 10:{i % 60:02d}:00", "Event": "The user opens 'calc.py' (2 lines)."}
+    when = f"2025-03-0{1 + i % 9} 10:{i % 60:02d}:20"
+    if kind == "test":
+        what = TEST_FAILURES[i % len(TEST_FAILURES)]
+        ran = f"The user ran 'python -m pytest' in the terminal; {what}."
+        task = f"Look at the failure of `{what}`"
+    else:
+        name, line, error = BUILD_ERRORS[i % len(BUILD_ERRORS)]
+        failed = f"the build failed with 1 error in '{name}' (at line {line}: {error})"
+        ran = f"The user ran 'make build' in the terminal; {failed}."
+        task = f"Look at the failure of `{error}`"
+    rec = record(i, task, outcome, at)
+    return rec.model_copy(
+        update={"observations": [opened, {"Time": when, "Event": ran}], "proposer": "local", "model": None}
+    )
+
+
+def write_judge_log(path: Path, n: int, *, start: float = 1_740_000_000.0) -> Path:
+    """``n`` test failures whose proposal the user accepted and ``n`` build failures whose proposal they rejected."""
+    lines = []
+    for i in range(n):
+        at = start + 60 * i
+        lines.append(judged_record(i, "test", "accepted", at).model_dump_json())
+        lines.append(judged_record(i, "build", "rejected", at + 1).model_dump_json())
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -14,7 +14,7 @@ from proactive_ls.feedback.export import prompt_messages
 from proactive_ls.llm.prompt import JudgeWindow, StepLog
 from proactive_ls.training.data import compact, from_data_file, from_feedback_log, split_by_time
 from proactive_ls.training.metrics import pairs
-from tests.finetune_logs import ACCEPTED_TASK, REJECTED_TASK, history, write_log
+from tests.finetune_logs import ACCEPTED_TASK, REJECTED_TASK, history, write_judge_log, write_log
 
 
 def test_proposer_rows_use_the_servers_prompt_and_compact_answers(tmp_path: Path) -> None:
@@ -46,6 +46,17 @@ def test_judge_rows_use_the_judge_window_and_both_outcomes(tmp_path: Path) -> No
     # Held-out pairs: the user's judgement against the opposite one.
     (prompt, good, bad), *_ = pairs("judge", "sft", data.held_out)
     assert good != bad and {json.loads(good)["judgement"], json.loads(bad)["judgement"]} == {"accepted", "rejected"}
+
+
+def test_a_judge_log_of_two_kinds_labels_each_kind_and_holds_out_both(tmp_path: Path) -> None:
+    """The log of the judge experiments (docs/training.md): test failures accepted, build failures rejected."""
+    data = from_feedback_log(write_judge_log(tmp_path / "feedback.jsonl", 15), "judge", "sft")
+    assert (len(data.train), len(data.held_out)) == (24, 6)
+
+    def kinds(rows: list[dict[str, object]]) -> set[tuple[bool, bool]]:
+        return {("'make build'" in r["prompt"][1]["content"], bool(r["accepted"])) for r in rows}  # type: ignore[index]
+
+    assert kinds(data.train) == kinds(data.held_out) == {(False, True), (True, False)}
 
 
 def test_dpo_rows_pair_accepted_over_silence_and_silence_over_rejected(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ made with a wider output layer (--head-std 0.1) and adapted on the embeddings as
 room to change a greedy answer (measured: loss stuck near 5). The logs are built so that what is learnt
 is one answer (tests/finetune_logs.py): the proposer's whole answer is the accepted task.
 
-Not here: the judge end to end. The tiny judge learns the answer's shape but not to tell two tasks
-apart in 60-100 steps (held-out accuracy 0.6 before and after, measured), so a test of its filtering
-would fail for the tiny model's sake. The judge's training set is checked in tests/test_finetune_data.py.
+Not here: the judge end to end. The tiny judge learns the answer's shape but not to tell two kinds
+apart in 60-120 steps (held-out accuracy 0.6 → 0.6 on two tasks, 0.5 → 0.5 on test vs build failures
+with the server's event texts, measured; docs/training.md), so a test of its filtering would fail for
+the tiny model's sake. The judge's training set is checked in tests/test_finetune_data.py.
 """
 
 from __future__ import annotations
