@@ -29,6 +29,7 @@ from typing import Any
 
 from proactive_ls.learning.context import record_context
 from proactive_ls.learning.model import LABELS, UserModel, logit
+from proactive_ls.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,7 @@ class LearningStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._locked():
             tmp = self.reset_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"after": time.time()}), encoding="utf-8")
+            write_private(tmp, json.dumps({"after": time.time()}))
             os.replace(tmp, self.reset_path)
         self.start = self._read_start()
         self._rebuild("learning was reset")

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cattrs
@@ -30,6 +31,7 @@ from proactive_ls.engine.driver import Driver, VirtualClock, WallClock
 from proactive_ls.feedback.log import Outcome
 from proactive_ls.lsp import protocol, surfaces
 from proactive_ls.lsp.protocol import MalformedMessage, Route
+from proactive_ls.private_files import remove_files
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
 from proactive_ls.session import Session
 from proactive_ls.shell_hook.listener import ShellHookListener
@@ -114,6 +116,7 @@ class ProactiveServer(LanguageServer):
         self.layers = SettingsLayers(overrides)
         self.virtual_clock = virtual_clock
         self.session: Session | None = None
+        self.written: list[Path] = []  # files this server wrote for the editor (markdown), removed at shutdown
         self.notify_proposals = False
         self.config_error: str | None = None
         self.shell_hook: ShellHookListener | None = None
@@ -317,7 +320,9 @@ class ProactiveServer(LanguageServer):
         return bool(getattr(shown, "success", False))
 
     async def show_markdown(self, proposal: Proposal, op: ShowMarkdown) -> bool:
-        shown = await self.window_show_document_async(surfaces.show_markdown(proposal, op))
+        path = surfaces.markdown_file(proposal, op)
+        self.written.append(path)  # removed at shutdown
+        shown = await self.window_show_document_async(types.ShowDocumentParams(uri=path.as_uri(), take_focus=True))
         return bool(getattr(shown, "success", False))
 
     async def apply_edit(self, op: ApplyEdit) -> bool:
@@ -363,6 +368,7 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
         await ls.stop_listening_for_shells()
         if ls.session is not None:
             await ls.session.aclose()
+        remove_files(ls.written)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: ProactiveServer, params: types.DidChangeConfigurationParams) -> None:

@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from proactive_ls.config import data_dir
 from proactive_ls.lsp.protocol import COMMAND_ACCEPT, COMMAND_MUTE, COMMAND_REJECT
+from proactive_ls.private_files import write_private
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Range, ShowMarkdown
 
 ACCEPT, REJECT, NOT_NOW, MUTE = "Accept", "Reject", "Not now", "Don't suggest this kind again"
@@ -94,12 +95,13 @@ def show_location(op: OpenLocation) -> types.ShowDocumentParams:
 
 
 def markdown_file(p: Proposal, op: ShowMarkdown, folder: Path | None = None) -> Path:
-    """Write the text to a file the editor can open; named after the proposal, kept with the user's data."""
+    """Write the text to a file the editor can open (0600); named after the proposal, in the user's
+    data folder. The server that wrote it removes it when it shuts down."""
     folder = folder or data_dir() / "documents"
     folder.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", op.title.lower()).strip("-")[:40] or "proposal"
     path = folder / f"{p.id}-{slug}.md"
-    path.write_text(op.markdown if op.markdown.endswith("\n") else op.markdown + "\n", encoding="utf-8")
+    write_private(path, op.markdown if op.markdown.endswith("\n") else op.markdown + "\n")
     return path
 
 

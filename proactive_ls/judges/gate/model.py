@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from proactive_ls.judges.gate.features import FEATURES_VERSION, features
+from proactive_ls.private_files import write_private
 
 if TYPE_CHECKING:
     from proactive_ls.events import EventBase
@@ -73,7 +74,7 @@ class Gate:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.dumps(), encoding="utf-8")
+        write_private(tmp, self.dumps())
         tmp.replace(path)
 
     def logit(self, feats: dict[str, float]) -> float:
