@@ -6,6 +6,7 @@ It checks the benchmark works, never that anything is fast (speed is the benchma
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,8 @@ def test_bench_perf_quick_writes_a_table_and_json(tmp_path: Path) -> None:
         matching = [r for name, r in rows.items() if name.startswith(prefix)]
         assert matching, f"no figure {prefix!r}"
         for row in matching:
-            assert row["value"] >= 0
+            # Finite, not positive: a growth of RSS (ours or the floor's) can be zero or negative.
+            assert isinstance(row["value"], int | float) and math.isfinite(row["value"]), row
             if row["floor_name"]:
-                assert row["floor"] is not None and row["floor"] > 0, row  # measured in the same run
+                floor = row["floor"]  # measured in the same run
+                assert isinstance(floor, int | float) and math.isfinite(floor), row
