@@ -3,9 +3,11 @@ of the machine cannot read what they hold (model output, redacted history, learn
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,19 @@ def write_private(path: Path, text: str) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (created 0600): what every server of the user takes
+    before it changes a file they share (the feedback log, the pause and mute store, learned state)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def remove_files(paths: Iterable[Path]) -> None:
     """Delete files the server wrote for one session (a missing one is fine; a failure is logged)."""
     for path in paths:
@@ -34,4 +49,4 @@ def remove_files(paths: Iterable[Path]) -> None:
             log.warning("could not remove %s: %s", path, exc)
 
 
-__all__ = ["remove_files", "write_private"]
+__all__ = ["exclusive_lock", "remove_files", "write_private"]

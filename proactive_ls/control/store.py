@@ -10,18 +10,18 @@ Readers re-read only when the file's stamp changed (one ``stat`` per check).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from proactive_ls.control.kinds import ProposalKind
+from proactive_ls.private_files import exclusive_lock
 from proactive_ls.sensing.redaction.globs import Glob
 
 log = logging.getLogger(__name__)
@@ -119,16 +119,8 @@ class ControlStore:
             return ControlState()
 
     # -- writing -------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self.path.with_name(self.path.name + ".lock"))
 
     def update(self, change: Callable[[ControlState], None]) -> ControlState:
         """Read the file under the lock, apply `change`, replace the file atomically; the new state."""

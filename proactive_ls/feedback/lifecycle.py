@@ -12,31 +12,23 @@ dated), so a purge never loses what it cannot judge.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from proactive_ls.private_files import exclusive_lock
 
 _STAMP = re.compile(r"^\d{8}T\d{6}(?:\.\d+)?Z$")
 DAY_S = 86400.0
 
 
-@contextlib.contextmanager
-def log_lock(path: Path) -> Iterator[None]:
+def log_lock(path: Path) -> contextlib.AbstractContextManager[None]:
     """The lock every writer of this log takes (appends, rotation, purge)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    return exclusive_lock(path.with_name(path.name + ".lock"))
 
 
 def rotated(path: Path) -> list[Path]:

@@ -16,7 +16,6 @@ every server.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -29,7 +28,7 @@ from typing import Any
 
 from proactive_ls.learning.context import record_context
 from proactive_ls.learning.model import LABELS, UserModel, logit
-from proactive_ls.private_files import write_private
+from proactive_ls.private_files import exclusive_lock, write_private
 
 log = logging.getLogger(__name__)
 
@@ -232,15 +231,8 @@ class LearningStore:
                 self.offset = end
 
     # -- writing ---------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / ".lock", "a+b") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self.directory / ".lock")
 
     def save(self) -> None:
         """Write the snapshot, unless the one on disk is as far along (another server wrote it)."""
