@@ -26,22 +26,9 @@ from pygls.lsp.client import LanguageClient
 from rich.console import Console
 from rich.table import Table
 
-BARE_SERVER = r"""
-from lsprotocol import types
-from pygls.lsp.server import LanguageServer
+from proactive_ls.bench.perf import BARE_SERVER
 
-server = LanguageServer("bare-pygls", "1", text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-
-@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls, params):
-    pass
-
-@server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls, params):
-    return None
-
-server.start_io()
-"""
+# The floor: a pygls server that keeps nothing, the same one `proactive-ls bench perf` measures.
 
 
 def make_text(lines: int) -> str:
