@@ -615,7 +615,7 @@ def test_keys_typed_in_insert_mode_all_land_while_a_proposal_arrives(
     # Back in normal mode the queued question is asked.
     ed.nvim.input("<Esc>")
     prompt = wait_for(lambda: ed.lua("return _G.select_prompt"), what="the queued menu in normal mode")
-    assert prompt["mode"] == "n" and prompt["items"] == ["Accept", "Reject", "Not now"]
+    assert prompt["mode"] == "n" and prompt["items"] == ["Accept", "Reject", "Not now", "Don't suggest this kind again"]
     assert ed.pending(), "Not now answers nothing: it stays pending until ignored"
 
 
