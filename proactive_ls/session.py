@@ -470,6 +470,8 @@ class Session:
             **self.engine.status(now),
             "version": __version__,
             "documents": len(self.documents.docs),
+            # Repositories watched, and those whose baseline is taken (a change after that is reported).
+            "git": {"repositories": len(self.git), "ready": sum(1 for s in self.git if s.watcher.ready)},
             "enabled": self.settings.enabled,
             "mode": self.settings.mode,
             **control,

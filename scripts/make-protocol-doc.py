@@ -96,7 +96,7 @@ it is recorded as ignored. With `announce: "none"` only the code actions remain.
 | `{unmute}` | `[{{"kind"?: K, "language"?: L, "glob"?: G}}]` | `{{"removed", "mutes"}}`; without a kind, every mute is removed |
 | `{mutes}` | `[]` | `{{"mutes": [{{"kind", "language", "glob", "at"}}]}}` |
 | `{propose_now}` | `[]` | `{{"proposed": [ids], "lastDecision"}}`: asks the proposer now, over the whole history (the only way to get a proposal with `mode: "manual"`); pacing rules and a pause do not apply, mutes do; a proposal is delivered as usual |
-| `{status}` | `[]` | `{{"pending", "proposed", "accepted", "rejected", "ignored", "snoozed", "filtered", "muted", "late", "events", "triggers", "dropped", "lastDecision", "snoozedUntil", "proposer", "judge", "gateModel", "learning", "feedbackLog", "sessionId", "version", "documents", "enabled", "mode", "paused", "pausedUntil", "mutes", "shellHook"}}` (`shellHook`: `{{"socket", "commands"}}`, see shell-hook.md) |
+| `{status}` | `[]` | `{{"pending", "proposed", "accepted", "rejected", "ignored", "snoozed", "filtered", "muted", "late", "events", "triggers", "dropped", "lastDecision", "snoozedUntil", "proposer", "judge", "gateModel", "learning", "feedbackLog", "sessionId", "version", "documents", "git", "enabled", "mode", "paused", "pausedUntil", "mutes", "shellHook"}}` (`shellHook`: `{{"socket", "commands"}}`, see shell-hook.md; `git`: `{{"repositories", "ready"}}`, repositories watched and those whose first snapshot is taken) |
 
 Kinds: {kinds}. An unknown kind, or an id that is neither pending nor unanswered, is an
 `InvalidParams` error.

@@ -123,6 +123,11 @@ async def test_the_real_server_in_a_hostile_repository_runs_nothing(tmp_path: Pa
         client.text_document_did_open(
             types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, (repo / "app.py").read_text()))
         )
+
+        async def baseline_taken() -> bool:
+            return bool((await client.execute(protocol.COMMAND_STATUS))["git"]["ready"] == 1)
+
+        await eventually(baseline_taken)  # a switch before the first snapshot would be the baseline itself
         before = (await client.execute(protocol.COMMAND_STATUS))["events"]
         # The test's own switch is hardened too: only the server could leave a mark.
         subprocess.run(

@@ -133,8 +133,11 @@ async def test_a_failing_test_run_in_an_outside_shell_reaches_the_server_of_its_
     home.mkdir()
     term = SHELLS[shell](home, calc_project)
     try:
-        status = await client.execute(protocol.COMMAND_STATUS)
-        sock = Path(status["shellHook"]["socket"])
+
+        async def listening() -> Any:
+            return (await client.execute(protocol.COMMAND_STATUS))["shellHook"]["socket"]
+
+        sock = Path(await eventually(listening))  # the listener starts after `initialized`
         assert sock.parent == runtime_dir / "proactive-ls" / "shell-hook"
         assert stat.S_IMODE(sock.stat().st_mode) == 0o600
         assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700

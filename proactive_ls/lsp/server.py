@@ -360,8 +360,8 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
             ls.config_error = None
         if ls.can_pull_settings():
             await ls.pull_settings()
+        await ls.listen_for_shells()  # first: cheap, while git's start-up work takes a worker thread a while
         await ls.watch_git_files()
-        await ls.listen_for_shells()
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: ProactiveServer, params: Any) -> None:

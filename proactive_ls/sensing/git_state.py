@@ -229,6 +229,11 @@ class GitWatcher:
         patterns += [self.common_dir / "packed-refs", self.common_dir / "refs" / "heads" / "**"]
         return list(dict.fromkeys(_glob_for(p) for p in patterns))
 
+    @property
+    def ready(self) -> bool:
+        """Has the first poll taken the baseline (later changes are reported against it)?"""
+        return self._snapshot is not None
+
     # -- polling ----------------------------------------------------------------------------------
 
     def poll(self, now: float) -> list[EventBase]:
