@@ -14,7 +14,7 @@ from pathlib import Path
 from proactive_ls.feedback.export import ExportStats, read_all
 from proactive_ls.feedback.lifecycle import segments
 from proactive_ls.feedback.log import FeedbackRecord
-from proactive_ls.feedback.stats import compute, group_of
+from proactive_ls.feedback.stats import compute, final_outcomes, group_of
 
 COLORS = {"accepted": "#2e7d32", "rejected": "#c62828", "ignored": "#9e9e9e", "snoozed": "#f9a825"}
 OUTCOMES = tuple(COLORS)
@@ -73,14 +73,7 @@ def _bars(title: str, name: str, labels: list[str], series: dict[str, list[int]]
 
 
 def render(records: list[FeedbackRecord]) -> str:
-    last: dict[str, FeedbackRecord] = {}
-    filtered: list[FeedbackRecord] = []
-    for r in records:
-        if r.outcome == "filtered":
-            filtered.append(r)
-        else:
-            last[r.proposal_id] = r
-    answered = list(last.values())
+    answered, filtered = final_outcomes(records)
     # 1. outcomes per kind and week
     weeks = sorted({group_of(r, "week") for r in answered})
     kinds = sorted({group_of(r, "kind") for r in answered})

@@ -11,6 +11,7 @@ import json
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,8 @@ class Group:
         }
 
 
-def compute(records: list[FeedbackRecord] | Any, by: str) -> list[Group]:
+def final_outcomes(records: Iterable[FeedbackRecord]) -> tuple[list[FeedbackRecord], list[FeedbackRecord]]:
+    """(the last record of each proposal shown, the filtered records): what stats and report count."""
     last: dict[str, FeedbackRecord] = {}
     filtered: list[FeedbackRecord] = []
     for r in records:
@@ -77,8 +79,13 @@ def compute(records: list[FeedbackRecord] | Any, by: str) -> list[Group]:
             filtered.append(r)
         else:
             last[r.proposal_id] = r  # the log is in order: a late answer comes after its "ignored"
+    return list(last.values()), filtered
+
+
+def compute(records: list[FeedbackRecord] | Any, by: str) -> list[Group]:
+    answered, filtered = final_outcomes(records)
     groups: dict[str, Group] = defaultdict(lambda: Group(""))
-    for r in last.values():
+    for r in answered:
         g = groups[group_of(r, by)]
         g.shown += 1
         setattr(g, r.outcome, getattr(g, r.outcome) + 1)
