@@ -377,11 +377,19 @@ def bench_perf(
         bool, typer.Option("--quick", help="Small inputs: shows the benchmark works, measures nothing.")
     ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here as JSON.")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only this scenario (repeatable): keystrokes, startup, memory, growth, blocking, parse, "
+            "engine, shape.",
+        ),
+    ] = None,
 ) -> None:
     """Every performance figure beside its floor (bare pygls, a null engine, a from-scratch parse), in one run."""
     from proactive_ls.bench.perf import main_bench_perf
 
-    raise typer.Exit(main_bench_perf(quick, json_out))
+    raise typer.Exit(main_bench_perf(quick, json_out, only))
 
 
 @bench_app.command("proactivebench")

@@ -51,3 +51,28 @@ def test_bench_perf_quick_writes_a_table_and_json(tmp_path: Path) -> None:
             if row["floor_name"]:
                 floor = row["floor"]  # measured in the same run
                 assert isinstance(floor, int | float) and math.isfinite(floor), row
+
+
+@pytest.mark.timeout(300)
+def test_bench_perf_only_runs_the_named_scenarios(tmp_path: Path) -> None:
+    out = tmp_path / "perf.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "proactive_ls", "bench", "perf", "--quick", "--only", "shape", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=250,
+    )
+    assert proc.returncode == 0, proc.stderr
+    figures = [r["figure"] for r in json.loads(out.read_text())["rows"]]
+    assert figures and all(f.startswith(("model request size", "bytes shared")) for f in figures), figures
+
+
+def test_bench_perf_names_the_scenarios_when_one_is_unknown() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "proactive_ls", "bench", "perf", "--only", "memroy"],
+        capture_output=True,
+        text=True,
+        timeout=250,
+    )
+    assert proc.returncode == 2
+    assert "unknown scenario memroy" in proc.stderr and "memory" in proc.stderr

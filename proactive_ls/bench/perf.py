@@ -649,26 +649,44 @@ def _git_repository(root: Path, files: int) -> Path:
     return root
 
 
-async def run_all(quick: bool) -> list[Row]:
+SCENARIOS = ("keystrokes", "startup", "memory", "growth", "blocking", "parse", "engine", "shape")
+
+
+async def run_all(quick: bool, only: list[str] | None = None) -> list[Row]:
+    """Every scenario, or those named in `only` (one of :data:`SCENARIOS` each), in this order."""
+    unknown = sorted(set(only or []) - set(SCENARIOS))
+    if unknown:
+        raise ValueError(f"unknown scenario {', '.join(unknown)}; the scenarios: {', '.join(SCENARIOS)}")
+    wanted = set(only or SCENARIOS)
     with tempfile.TemporaryDirectory(prefix="proactive-ls-perf-") as tmp:
         bench = Bench(quick=quick, root=Path(tmp))
+        steps: dict[str, Callable[[], Awaitable[list[Row]] | list[Row]]] = {
+            "keystrokes": bench.keystrokes,
+            "startup": bench.startup,
+            "memory": bench.many_documents,
+            "growth": bench.burst_growth,
+            "blocking": bench.blocking,
+            "parse": bench.parse,
+            "engine": bench.engine,
+            "shape": bench.request_shape,
+        }
         rows: list[Row] = []
-        rows += await bench.keystrokes()
-        rows += await bench.startup()
-        rows += await bench.many_documents()
-        rows += await bench.burst_growth()
-        rows += await bench.blocking()
-        rows += bench.parse()
-        rows += await bench.engine()
-        rows += bench.request_shape()
+        for name in SCENARIOS:
+            if name in wanted:
+                out = steps[name]()
+                rows += out if isinstance(out, list) else await out
         return rows
 
 
-def main_bench_perf(quick: bool, json_out: Path | None) -> int:
+def main_bench_perf(quick: bool, json_out: Path | None, only: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    rows = asyncio.run(run_all(quick))
+    try:
+        rows = asyncio.run(run_all(quick, only))
+    except ValueError as exc:
+        print(f"proactive-ls bench perf: {exc}", file=sys.stderr)
+        return 2
     table = Table(title="proactive-ls bench perf" + (" (quick: small inputs, not a measurement)" if quick else ""))
     for column in ("figure", "proactive-ls", "floor", "ratio", "target"):
         table.add_column(column, justify="left" if column in ("figure", "target") else "right")
@@ -683,4 +701,4 @@ def main_bench_perf(quick: bool, json_out: Path | None) -> int:
     return 0
 
 
-__all__ = ["Row", "main_bench_perf", "run_all", "source_text"]
+__all__ = ["SCENARIOS", "Row", "main_bench_perf", "run_all", "source_text"]
