@@ -9,8 +9,9 @@ language, folder and command.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -29,11 +30,21 @@ def task_kind(task: str | None) -> str:
     return "task:other"
 
 
-def _path_of(uri: str | None) -> str | None:
-    if not uri:
-        return None
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme == "file" else None
+@functools.lru_cache(maxsize=1024)
+def _place(anchor_uri: str | None, roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``language`` and ``folder`` of a proposal's document (cached: a decision asks at every proposal)."""
+    parsed = urlparse(anchor_uri) if anchor_uri else None
+    if parsed is None or parsed.scheme != "file":
+        return (("folder", roots[0].rstrip("/")),) if len(roots) == 1 else ()
+    path = unquote(parsed.path)
+    place: list[tuple[str, str]] = []
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    if suffix:
+        place.append(("language", suffix))
+    inside = sorted((r for r in roots if path.startswith(r.rstrip("/") + "/")), key=len, reverse=True)
+    if inside:
+        place.append(("folder", inside[0].rstrip("/")))
+    return tuple(place)
 
 
 def proposal_context(
@@ -45,16 +56,7 @@ def proposal_context(
     context: dict[str, str] = {"kind": rule.value if rule is not ProposalKind.OTHER else task_kind(task)}
     if prefix == "terminal" and rest:
         context["command"] = rest.partition(":")[0]  # the tool whose run failed: pytest, cargo, tsc...
-    path = _path_of(anchor_uri)
-    if path is not None:
-        suffix = PurePosixPath(path).suffix.lstrip(".").lower()
-        if suffix:
-            context["language"] = suffix
-        roots = sorted((r for r in workspace_roots if path.startswith(r.rstrip("/") + "/")), key=len, reverse=True)
-        if roots:
-            context["folder"] = roots[0].rstrip("/")
-    elif len(workspace_roots) == 1:
-        context["folder"] = workspace_roots[0].rstrip("/")
+    context.update(_place(anchor_uri, tuple(workspace_roots)))
     return context
 
 

@@ -44,7 +44,7 @@ class Learner:
         return proposal_context(key, task, anchor_uri, self.workspace_roots)
 
     def decide(self, context: dict[str, str], verdict: Verdict | None, bar: float) -> Decision:
-        self.store.sync()
+        self.store.sync(reset=False)  # one stat when nothing was answered (a reset within a second)
         model = self.store.model
         if verdict is None:
             prior, prior_shows = DEFAULT_PRIOR, True

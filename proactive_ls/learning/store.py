@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import tempfile
 import time
@@ -37,6 +38,9 @@ VERSION = 1
 #: The prior of a proposal whose judge gave no score (the embedded rules with no judge).
 DEFAULT_PRIOR = 0.6
 HEAD_BYTES = 512
+#: A decision looks for a reset marker at most this often (a status, and every answer, always look):
+#: a reset is a person running a command, and one ``stat`` fewer keeps the per-user step cheap.
+RESET_CHECK_S = 1.0
 LEARNED = "learned:"  # filtered records the model suppressed start their detail with this
 
 
@@ -99,6 +103,7 @@ class LearningStore:
         self.head = ""
         self.rebuilt: str | None = None  # why the model was last rebuilt from the log, if it was
         self._reset_mtime: int | None = None
+        self._reset_checked = -math.inf  # time.monotonic() of the last look for a reset marker
         self._log_size = -1
         self._load()
 
@@ -169,17 +174,24 @@ class LearningStore:
             return 0
 
     # -- keeping up ------------------------------------------------------------------------------
-    def sync(self, save: bool = True) -> int:
-        """Fold the records appended to the log since the last look; returns how many were new."""
-        try:
-            st = os.stat(self.reset_path)
-            reset_mtime: int | None = st.st_mtime_ns
-        except OSError:
-            reset_mtime = None
-        if reset_mtime != self._reset_mtime:
-            self.start = self._read_start()
-            self._rebuild("learning was reset")
-            return 0
+    def sync(self, save: bool = True, reset: bool = True) -> int:
+        """Fold the records appended to the log since the last look; returns how many were new.
+
+        ``reset=False`` (a decision) looks for a reset marker only when the last look is older than
+        :data:`RESET_CHECK_S`; the log itself is looked at every time (another window's answer
+        counts at the next decision), one ``stat`` when nothing changed.
+        """
+        clock = time.monotonic()
+        if reset or clock - self._reset_checked >= RESET_CHECK_S:
+            self._reset_checked = clock
+            try:
+                reset_mtime: int | None = os.stat(self.reset_path).st_mtime_ns
+            except OSError:
+                reset_mtime = None
+            if reset_mtime != self._reset_mtime:
+                self.start = self._read_start()
+                self._rebuild("learning was reset")
+                return 0
         size = self._size()
         if size == self._log_size == self.offset:
             return 0
