@@ -6,6 +6,8 @@ Every setting is documented in docs/configuration.md.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,7 +109,11 @@ class Settings(_Settings):
         description="the gate model file; default: your retrained model (train-gate) if valid, else the packaged one",
     )
     learning: bool = Field(default=True, description="learn from your answers which kinds of proposal to show you")
-    feedback_log: Path | None = None
+    feedback_log: Path | None = Field(
+        default=None,
+        description="where outcomes are written; from the client only inside the data folder or a workspace "
+        "folder (elsewhere: serve --feedback-log or PROACTIVE_LS_FEEDBACK_LOG)",
+    )
     quiet_period_ms: int = Field(
         default=1500, ge=0, le=600_000, description="silence after the last event before the proposer is asked"
     )
@@ -191,16 +197,40 @@ def parse_settings(data: dict[str, Any] | None) -> Settings:
         raise SettingsError("Invalid proactive-ls settings: " + "; ".join(problems)) from exc
 
 
-def check_wire_log(options: dict[str, Any]) -> None:
-    """A ``feedbackLog`` sent by the client must name a feedback log: a ``.jsonl`` file that is empty,
-    new, or already starts with a JSON record (a client cannot make the server append to
-    ``~/.bashrc``); a path given on the command line is not checked."""
+FEEDBACK_LOG_ENV = "PROACTIVE_LS_FEEDBACK_LOG"
+"""The environment variable that sets the feedback log on this machine (like ``serve --feedback-log``)."""
+
+
+def local_overrides(feedback_log: Path | None, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The settings only the user's own machine can give: ``serve --feedback-log``, else
+    ``$PROACTIVE_LS_FEEDBACK_LOG``. They win over the client's and are not checked."""
+    raw = environ.get(FEEDBACK_LOG_ENV, "")
+    path = feedback_log or (Path(raw).expanduser() if raw else None)
+    return {"feedbackLog": str(path)} if path else {}
+
+
+def _inside(path: Path, folders: Sequence[Path]) -> bool:
+    resolved = path.resolve()  # symlinks resolved: a link in the workspace to ~/.bashrc is outside
+    return any(resolved.is_relative_to(folder.resolve()) for folder in folders)
+
+
+def check_wire_log(options: dict[str, Any], roots: Sequence[Path] = ()) -> None:
+    """A ``feedbackLog`` sent by the client must lie in the data folder or a workspace folder (after
+    resolving symlinks) and name a feedback log: a ``.jsonl`` file that is empty, new, or already
+    starts with a JSON record. A client cannot make the server append to ``~/.bashrc``; a path
+    elsewhere needs the user's local choice (:func:`local_overrides`), which is not checked."""
     raw = options.get("feedbackLog", options.get("feedback_log"))
     if not isinstance(raw, str) or not raw:
         return
     path = Path(raw).expanduser()
+    local = f"set it on this machine with `serve --feedback-log` or {FEEDBACK_LOG_ENV}"
+    if not _inside(path, [data_dir(), *roots]):
+        raise SettingsError(
+            f"feedbackLog {raw!r} is outside the data folder ({data_dir()}) and the workspace folders; "
+            f"a client cannot choose that ({local}); using {default_feedback_log()}"
+        )
     if path.suffix != ".jsonl":
-        raise SettingsError(f"feedbackLog must be a .jsonl file, got {raw!r} (set it with serve --feedback-log)")
+        raise SettingsError(f"feedbackLog must be a .jsonl file, got {raw!r} ({local})")
     try:
         if path.is_file() and path.stat().st_size > 0:
             with open(path, "rb") as f:
@@ -267,12 +297,15 @@ class SettingsLayers:
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         self.overrides = dict(overrides or {})
         self.options: dict[str, Any] = {}
+        self.roots: list[Path] = []  # where a client's feedbackLog may lie, besides the data folder
         self.reported: set[tuple[str, str]] = set()
         #: What the last :meth:`changed` left out, not reported before (for the server to tell).
         self.problem: str | None = None
 
-    def initial(self, options: Any) -> tuple[Settings, str | None]:
-        """The settings at initialize, and what to report of the client's options that were left out."""
+    def initial(self, options: Any, roots: Sequence[Path] = ()) -> tuple[Settings, str | None]:
+        """The settings at initialize, and what to report of the client's options that were left out.
+        ``roots``: the workspace folders (a client's ``feedbackLog`` may lie in one)."""
+        self.roots = list(roots)
         self.options = dict(options) if isinstance(options, dict) else {}
         problems = self._checked_log(self.options)
         settings, more = parse_settings_lenient({**self.options, **self.overrides})
@@ -283,7 +316,7 @@ class SettingsLayers:
         if "feedbackLog" in self.overrides:
             return []
         try:
-            check_wire_log(options)
+            check_wire_log(options, self.roots)
         except SettingsError as exc:
             options.pop("feedbackLog", None)
             options.pop("feedback_log", None)
@@ -316,7 +349,7 @@ class SettingsLayers:
         if not isinstance(raw, dict):
             raise SettingsError("proactive-ls settings must be an object")
         if "feedbackLog" not in self.overrides:
-            check_wire_log(raw)  # a change that points the log at another file is refused whole
+            check_wire_log(raw, self.roots)  # a change that points the log at another file is refused whole
         options = {**self.options, **raw}
         settings, problems = parse_settings_lenient({**options, **self.overrides})
         self.problem = self._report(problems)

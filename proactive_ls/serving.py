@@ -34,10 +34,10 @@ def serve(
     """Speak LSP over stdio, or through ``listen(server)`` (``lsp/transport.py``: TCP with a token, or
     a Unix socket)."""
     setup_logging(log_level, log_file)
+    from proactive_ls.config import local_overrides
     from proactive_ls.lsp.server import create_server
 
-    overrides = {"feedbackLog": str(feedback_log)} if feedback_log else {}
-    server = create_server(overrides)
+    server = create_server(local_overrides(feedback_log))
     recorder = None
     if record is not None:
         from proactive_ls.lsp.recorder import attach_recorder

@@ -13,6 +13,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
 
+from proactive_ls.config import FEEDBACK_LOG_ENV
 from proactive_ls.lsp import protocol
 
 
@@ -165,14 +166,17 @@ async def start_session(
 
     `configuration`: the client supports ``workspace/configuration`` and answers with it (the
     whole configuration object, sections by name); `work_done_progress`: it accepts ``$/progress``.
+    The log is set as the user sets one outside the data folder and the workspace: in the server's
+    environment (``PROACTIVE_LS_FEEDBACK_LOG``), which a client's ``feedbackLog`` cannot override.
     """
     client = make_client()
     if configuration is not None:
         client.set_configuration(configuration)
     if env is None:  # the user's own pause and mutes (the data folder) must not reach a test's server
         env = {**os.environ, "XDG_DATA_HOME": str(feedback_log.parent / "data")}
+    env = {**env, FEEDBACK_LOG_ENV: str(feedback_log)}
     await client.start_io(*(command or SERVER_COMMAND), env=env)
-    options = {"feedbackLog": str(feedback_log), **FAST_SETTINGS, **(settings or {})}
+    options = {**FAST_SETTINGS, **(settings or {})}
     await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(experimental, watch_files, configuration is not None, work_done_progress),

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from proactive_ls.config import Settings
+from proactive_ls.config import FEEDBACK_LOG_ENV, Settings
 from proactive_ls.lsp import protocol
 from tests.conftest import EXAMPLES, run_pytest
 from tests.lsp_client import FAST_SETTINGS, ProactiveClient, capabilities, make_client
@@ -185,6 +185,8 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.root, self.log, self.failure = root, log, failure
         self.good = {**GOOD, "feedbackLog": str(log)}
+        # The log is outside the workspace: set locally, as a user would (a client's is ignored then).
+        self.env = {**os.environ, FEEDBACK_LOG_ENV: str(log), "XDG_DATA_HOME": str(log.parent / "data")}
         self.client: ProactiveClient = self.run(self._start())
 
     def run(self, coro: Any, timeout: float = 60.0) -> Any:
@@ -192,7 +194,9 @@ class Harness:
 
     async def _start(self) -> ProactiveClient:
         client = make_client()
-        await client.start_io(sys.executable, "-m", "proactive_ls", "serve", "--log-level", "error", cwd=self.root)
+        await client.start_io(
+            sys.executable, "-m", "proactive_ls", "serve", "--log-level", "error", cwd=self.root, env=self.env
+        )
         await client.initialize_session(
             types.InitializeParams(
                 capabilities=capabilities(True),

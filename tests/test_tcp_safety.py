@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import stat
 import subprocess
@@ -89,7 +90,9 @@ def tcp_server(tmp_path: Path) -> Iterator[tuple[int, Path, subprocess.Popen[byt
     port = _free_port()
     token_file = tmp_path / "token"
     server = subprocess.Popen(
-        [*CLI, "serve", "--tcp", f"127.0.0.1:{port}", "--token-file", str(token_file)], stderr=subprocess.PIPE
+        [*CLI, "serve", "--tcp", f"127.0.0.1:{port}", "--token-file", str(token_file)],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
     )
     try:
         assert server.stderr is not None
@@ -144,7 +147,8 @@ async def test_the_right_token_opens_the_session_and_a_second_connection_is_refu
 ) -> None:
     port, token_file, _ = tcp_server
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(_initialize(token_file.read_text().strip(), tmp_path / "log.jsonl"))
+    log = tmp_path / "data" / "proactive-ls" / "log.jsonl"  # in the data folder: a client may choose it
+    writer.write(_initialize(token_file.read_text().strip(), log))
     await writer.drain()
     answer = await asyncio.wait_for(_read_message(reader), 60)
     assert answer["id"] == 1 and "result" in answer
@@ -166,7 +170,7 @@ async def test_the_right_token_opens_the_session_and_a_second_connection_is_refu
     await writer.drain()
     while (status := await asyncio.wait_for(_read_message(reader), 30)).get("id") != 2:
         pass
-    assert status["result"]["feedbackLog"] == str(tmp_path / "log.jsonl")  # type: ignore[index]
+    assert status["result"]["feedbackLog"] == str(log)  # type: ignore[index]
     writer.close()
 
 
@@ -176,7 +180,7 @@ def test_a_client_cannot_point_the_feedback_log_at_a_file_that_is_not_one(tmp_pa
     bashrc = tmp_path / ".bashrc"
     bashrc.write_text("export PATH=$PATH:~/bin\n")
     layers = SettingsLayers()
-    settings, error = layers.initial({"feedbackLog": str(bashrc)})
+    settings, error = layers.initial({"feedbackLog": str(bashrc)}, roots=[tmp_path])  # inside, yet no log
     assert error is not None and "jsonl" in error and settings.feedback_log is None
     disguised = tmp_path / "rc.jsonl"
     disguised.write_text("alias ls='touch /tmp/x'\n")

@@ -132,7 +132,9 @@ class ProactiveServer(LanguageServer):
 
     # -- in ------------------------------------------------------------------------------------
     def open_session(self, params: types.InitializeParams) -> None:
-        settings, self.config_error = self.layers.initial(params.initialization_options)
+        settings, self.config_error = self.layers.initial(
+            params.initialization_options, protocol.workspace_roots(params)
+        )
         self.notify_proposals = protocol.wants_notifications(params.capabilities)
         try:
             self.session = self._session(settings, params)
