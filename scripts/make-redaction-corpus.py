@@ -166,6 +166,25 @@ def build() -> dict[str, list[dict[str, str]]]:
     add("go_secret", r(ALNUM, 32), 'signingSecret := "{S}"')
     add("ruby_key", r(ALNUM, 32), "config.secret_key_base = '{S}'")
 
+    # -- short, low-entropy passwords: the name (or the flag) says it, whatever the value looks like -------
+    for i, (secret, template) in enumerate(
+        [
+            ("hunter2", "password=hunter2"),
+            ("letmein", 'PASSWORD: "letmein"'),
+            ("secret1", "--password secret1"),
+            ("abc123", "DB_PASS=abc123"),
+            ("qwerty", "export SMTP_PASS=qwerty"),
+            ("changeit", "keytool -list -keystore app.jks -storepass changeit"),
+            ("opensesame", "openssl pkcs12 -export -in c.pem -passout pass:opensesame"),
+            ("dragon", "db_pass: dragon"),
+            ("monkey1", "pw = 'monkey1'"),
+            ("trustno1", "<password>trustno1</password>"),
+            ("sunshine", "./manage.py createsuperuser --admin-password=sunshine"),
+            ("iloveyou", "Server=sql;Database=shop;User Id=sa;Pwd=iloveyou;"),
+        ]
+    ):
+        add(f"short_password_{i}", secret, template.replace(secret, "{S}"))
+
     # -- partial private keys ----------------------------------------------------------------------
     body = "\n".join(r(B64, 64) for _ in range(6))
     add("private_key_full", body, "-----BEGIN RSA PRIVATE KEY-----\n{S}\n-----END RSA PRIVATE KEY-----")
@@ -288,6 +307,19 @@ def build() -> dict[str, list[dict[str, str]]]:
         "hashlib.pbkdf2_hmac('sha256', password.encode(), salt, 100000)",
         "warning: unused variable `secret_len`",
         "Compiling secrecy v0.8.0",
+        # look-alikes of the short-password shape: names and flags that say "password", values that are code
+        "password_field = form.cleaned_data['password']",
+        "if password:",
+        "def check_password(pw):",
+        "docker login --password-stdin ghcr.io",
+        "psql -h db --password -U app shop",
+        "ffmpeg -i in.mp4 -c:v libx264 -pass 2 out.mp4",
+        "first_pass = run_pass(tree)",
+        "mytool --password $DB_PASSWORD",
+        "<password>${env.NEXUS_PASSWORD}</password>",
+        "pytest --pass-with-no-tests",
+        "password_hint: str = ''",
+        "if not check_password(pw): return False",
     ]
     for i, line in enumerate(code):
         innocent.append((f"code_{i}", line))

@@ -25,6 +25,20 @@ LEAKS = [
     ("AGE-SECRET-KEY-1" + "QWERTYUIOPASDFGHJKLZXCVBNM234567" + "QWERTYUIOPASDFGHJKLZXCVBNM", "AGE-SECRET-KEY-1QWERTY"),
     ("psql postgres://admin:pa:ss@w0rd@db.internal:5432/app", "pa:ss@w0rd"),
     ("mysqldump --password=DumpPass77 shop", "DumpPass77"),
+    # Short, plain passwords: the name or the flag says it, whatever the value looks like.
+    ("password=hunter2", "hunter2"),
+    ('PASSWORD: "letmein"', "letmein"),
+    ("--password secret1", "secret1"),
+    ("DB_PASS=abc123", "abc123"),
+    ("smtp_pass: qwerty", "qwerty"),
+    ("pw = 'monkey1'", "monkey1"),
+    ("keytool -list -storepass changeit", "changeit"),
+    ("openssl pkcs12 -export -passout pass:opensesame", "opensesame"),
+    ("<password>trustno1</password>", "trustno1"),
+    ("echo db_pass: dragon ; make", "dragon"),
+    # Inside another name's value: `saw: password=...` is not `saw` set to `password=...`.
+    ("The user ran 'make' and saw: password=hunter2", "hunter2"),
+    ("config error: DB_PASS=abc123 is rejected", "abc123"),
 ]
 
 INNOCENT = [
@@ -40,6 +54,18 @@ INNOCENT = [
     "http://localhost:8080/path",
     "the shpat_ prefix is Shopify's",
     "echo $PASSWORD_HINT",
+    "password_field = form.cleaned_data['password']",
+    "if password:",
+    "def check_password(pw):",
+    "docker login --password-stdin ghcr.io",
+    "psql -h db --password -U app shop",
+    "ffmpeg -i in.mp4 -pass 2 out.mp4",
+    "first_pass = run_pass(tree)",
+    "mytool --password $DB_PASSWORD",
+    "<password>${env.NEXUS_PASSWORD}</password>",
+    "pytest --pass-with-no-tests",
+    "password: string;",
+    "upward = 'northbound'",
 ]
 
 

@@ -46,8 +46,15 @@ _TYPE_WORDS = {
     "process",
 }
 
+_CANDIDATE_WORDS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "cookie", "sid")
+
+# The name must hold a secret-ish word (the lookahead): a match on another name would swallow the
+# assignment in its value, ``saw: password=hunter2`` being read as ``saw`` set to ``password=hunter2``.
 _ASSIGN = re.compile(
-    r"(?<![\w.$\-])(?!REDACTED:)(?:--?)?(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.\-]{0,63}+)(?P=q)\]?(?P<sp1>[ \t]{0,8})"
+    r"(?<![\w.$\-])(?!REDACTED:)(?:--?)?(?P<q>[\"']?)"
+    r"(?=[\w.\-]{0,60}?(?i:"
+    + "|".join(_CANDIDATE_WORDS)
+    + r"))(?P<name>[A-Za-z_][\w.\-]{0,63}+)(?P=q)\]?(?P<sp1>[ \t]{0,8})"
     r"(?P<sep>=>|:=|==|!=|=|:)(?P<sp2>[ \t]{0,8})"
     r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;&()\[\]{}<>]{1,500})"
 )
@@ -108,8 +115,8 @@ def _assignment(m: re.Match[str]) -> str:
             if not m.group("sp2"):
                 return m.group(0)  # `a:b` is not `key: value`
             rest = text[end : end + 200].split("\n", 1)[0]  # bounded: a long line stays linear
-            if rest.strip() and not rest.lstrip().startswith("#"):
-                return m.group(0)  # `password: str = ...`: an annotation, not a YAML value
+            if rest.strip() and not rest.lstrip().startswith(("#", ";", "&&", "||")):
+                return m.group(0)  # `password: str = ...`: an annotation, not a YAML value (`; next` ends a command)
             if re.fullmatch(r"[A-Z][A-Za-z]*", inner) or (_IDENT_CHAIN.match(inner) and "." in inner):
                 return m.group(0)  # a type name (`password: SecretStr`) or an attribute
     s = m.start("value") - m.start() + (1 if quoted else 0)
@@ -139,7 +146,6 @@ def _env_line(m: re.Match[str]) -> str:
     return m.group("lead") + f"[REDACTED:{kind}]"
 
 
-_CANDIDATE_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "auth", "cookie", "sid")
 _CANDIDATE_LINE = re.compile("|".join(_CANDIDATE_WORDS), re.IGNORECASE)
 
 

@@ -1,6 +1,7 @@
 """Secrets in command lines and URLs, and provider tokens the shape list lacked.
 
-Command-line shapes (``mysql -pPASS``, ``curl -u user:pass``, ``PGPASSWORD=...``, ``sshpass -p``,
+Command-line shapes (``mysql -pPASS``, ``--password VALUE`` and ``-storepass VALUE`` for any value, XML
+``<password>VALUE</password>``, ``curl -u user:pass``, ``PGPASSWORD=...``, ``sshpass -p``,
 ``docker login -p``, ``.netrc`` lines, ``aws configure set aws_secret_access_key VALUE``), URL userinfo whose
 password holds any character (``@``, ``#``, ``/`` included: up to the last ``@`` of the token),
 secret-looking query-string keys, and the token formats of Shopify, DigitalOcean, Databricks,
@@ -31,7 +32,29 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
         ),
         1,
     ),
-    ("password", re.compile(r"\s(?:--password|--passwd|--pass)(?:=|\s+)['\"]?(" + _V + ")"), 1),
+    (
+        # Any flag that names a password (``--password``, ``--db-pass``, ``-storepass``, ``-passin``), at the
+        # start of the text too, takes its value whatever it looks like: a short ``secret1`` as well. Not a
+        # flag (``--password-stdin`` is one of its own), a next option (``psql --password -U bob``), a variable,
+        # ``--no-pass`` or a pass number (``ffmpeg -pass 2``).
+        "password",
+        re.compile(
+            r"(?<!\S)--?(?!no[-_])(?:[a-zA-Z0-9]{1,20}[-_]){0,3}(?:password|passwd|pass|pwd|(?:src|dest)?(?:store|key)pass|pass(?:in|out))"
+            r"(?:=|[ \t]{1,8})['\"]?(?![-$]|\d{1,2}(?:\s|$))(" + _V + ")",
+            re.IGNORECASE,
+        ),
+        1,
+    ),
+    (
+        # ``<password>hunter2</password>`` (Maven settings.xml, .NET and Java XML config).
+        "password",
+        re.compile(
+            r"<((?:[\w\-]{0,40}[._:\-])?(?:password|passwd|passphrase|secret|api[_\-]?key|private[_\-]?key))>"
+            r"(?![$%{])([^<>\s]{1,500})</\1>",
+            re.IGNORECASE,
+        ),
+        2,
+    ),
     ("password", re.compile(r"\s(?:-u|--user)(?:=|\s+)['\"]?[^\s:'\"]{1,200}:(" + _V + ")"), 1),
     ("password", re.compile(r"\b(?:machine|login)\s+\S+\s+(?:login\s+\S+\s+)?password\s+(" + _V + ")"), 1),  # .netrc
     (
@@ -58,7 +81,8 @@ _RULES: list[tuple[str, re.Pattern[str], int]] = [
 ]
 
 _NEEDLES = (
-    "pass", "pwd", "mysql", "mariadb", "-u", "--user", "aws", "://", "=", "shp", "_v1_", "dapi", "dp.", "SK", "AGE-",
+    "pass", "Pass", "PASS", "pwd", "PWD", "</", "mysql", "mariadb", "-u", "--user", "aws", "://", "=",
+    "shp", "_v1_", "dapi", "dp.", "SK", "AGE-",
 )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ _STRONG_WORDS = {
     "password",
     "passwd",
     "pwd",
+    "pw",
     "passphrase",
     "secret",
     "secrets",
@@ -50,9 +51,17 @@ _STRONG_PAIRS = {
     ("session", "key"),
 }
 _WEAK_PAIRS = {("session", "id")}
+# ``pass`` alone is weak (``first_pass``, ``render_pass``), but after what it unlocks it is a password:
+# ``DB_PASS``, ``smtp_pass``, ``adminPass``. So is any ``..._PASS`` in capitals (an environment variable).
+_PASS_OWNERS = {
+    "db", "database", "smtp", "mail", "email", "imap", "pop", "user", "admin", "root", "redis", "mysql",
+    "postgres", "pg", "mongo", "ftp", "sftp", "ssh", "ldap", "login", "wifi", "vnc", "proxy", "app", "api",
+    "bind", "keystore", "truststore", "store", "key", "rabbit", "rabbitmq", "amqp", "sql", "account", "master",
+}  # fmt: skip
 _FORM_WORDS = {"value", "val", "raw", "plain", "plaintext", "b64", "base64", "hex", "str", "bytes", "literal"}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_SHOUTED = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def name_words(name: str) -> list[str]:
@@ -72,6 +81,8 @@ def secret_kind_of_name(name: str) -> tuple[str, bool] | None:
         return None
     last, pair = words[-1], tuple(words[-2:])
     strong = last in _STRONG_WORDS or pair in _STRONG_PAIRS
+    if last == "pass" and len(words) > 1 and (words[-2] in _PASS_OWNERS or _SHOUTED.fullmatch(name)):
+        strong = True
     if not strong and last not in _WEAK_WORDS and pair not in _WEAK_PAIRS:
         return None
-    return ("password" if last.startswith(("pass", "pwd")) else "secret"), strong
+    return ("password" if last.startswith(("pass", "pw")) else "secret"), strong
