@@ -76,3 +76,4 @@ def test_bench_perf_names_the_scenarios_when_one_is_unknown() -> None:
     )
     assert proc.returncode == 2
     assert "unknown scenario memroy" in proc.stderr and "memory" in proc.stderr
+    assert "replace-all" in proc.stderr  # a part of "blocking" can run alone

@@ -327,21 +327,35 @@ class Bench:
         ]
 
     async def blocking(self) -> list[Row]:
-        rows: list[Row] = []
-        lines = 2_000 if self.quick else 10_000
-        settle = self.quiet_ms / 1000 + 0.5
+        """Every worst-wait figure (each part can also run alone: ``--only pastes``)."""
+        rows = await self.pastes()
+        rows += await self.replace_all()
+        rows += await self.burst_ends()
+        rows += await self.open_in_repository()
+        return rows
 
-        async def during(client: Any, uri: str, action: Callable[[], Awaitable[None]]) -> float:
-            probe = _Probe(client, uri)
-            await probe.roundtrip()
-            task = asyncio.create_task(probe.run())
-            await action()
-            await asyncio.sleep(settle)  # past the burst end: its parse is inside the window
-            probe.stop()
-            await task
-            return max(probe.latencies) * 1000
+    async def _during(self, client: Any, uri: str, action: Callable[[], Awaitable[None]]) -> float:
+        """The worst wait of a request issued while `action` runs and its burst end follows."""
+        probe = _Probe(client, uri)
+        await probe.roundtrip()
+        task = asyncio.create_task(probe.run())
+        await action()
+        await asyncio.sleep(self.settle)  # past the burst end: its parse is inside the window
+        probe.stop()
+        await task
+        return max(probe.latencies) * 1000
 
-        # 5 pastes of 1 MB (quick: 100 kB) into a 10k-line file.
+    @property
+    def settle(self) -> float:
+        return self.quiet_ms / 1000 + 0.5
+
+    @property
+    def lines(self) -> int:
+        return 2_000 if self.quick else 10_000
+
+    async def pastes(self) -> list[Row]:
+        """5 pastes of 1 MB (quick: 100 kB) into a 10k-line file."""
+        lines = self.lines
         paste_kb = 100 if self.quick else 1000
         paste = source_text("python", paste_kb * 1024 // 20)[: paste_kb * 1024]
         paste = paste[: paste.rfind("\n") + 1]
@@ -353,12 +367,12 @@ class Bench:
             async def act() -> None:
                 for k in range(5):
                     _change(client, uri, 2 + k, [(lines // 2, 0, lines // 2, 0, paste)])
-                    await asyncio.sleep(settle)
+                    await asyncio.sleep(self.settle)
 
-            return await during(client, uri, act)
+            return await self._during(client, uri, act)
 
         r = await self.both(pastes)
-        rows.append(
+        return [
             Row(
                 f"worst request wait, 5 x {paste_kb} kB pastes",
                 "ms",
@@ -367,12 +381,13 @@ class Bench:
                 "bare pygls",
                 "< 50 ms",
             )
-        )
+        ]
 
-        # Replace All: 2,000 edits in one didChange (in reverse order, as editors send them).
+    async def replace_all(self) -> list[Row]:
+        """Replace All: 2,000 edits in one didChange (in reverse order, as editors send them)."""
         edits_n = 200 if self.quick else 2_000
         ra_uri = (self.root / "replace.py").as_uri()
-        ra_text = source_text("python", max(lines, edits_n * 2 + 10))
+        ra_text = source_text("python", max(self.lines, edits_n * 2 + 10))
 
         async def replace_all(client: Any, pid: int, name: str) -> float:
             _open(client, ra_uri, "python", ra_text)
@@ -381,10 +396,10 @@ class Bench:
             async def act() -> None:
                 _change(client, ra_uri, 2, edits)
 
-            return await during(client, ra_uri, act)
+            return await self._during(client, ra_uri, act)
 
         r = await self.both(replace_all)
-        rows.append(
+        return [
             Row(
                 f"worst request wait, Replace All of {edits_n} edits",
                 "ms",
@@ -393,9 +408,12 @@ class Bench:
                 "bare pygls",
                 "< 50 ms",
             )
-        )
+        ]
 
-        # A typing burst's end in each language (quick: two of them).
+    async def burst_ends(self) -> list[Row]:
+        """A typing burst's end in each language (quick: two of them)."""
+        rows: list[Row] = []
+        lines = self.lines
         for language, (suffix, language_id, _) in list(_LANGUAGES.items())[:: 8 if self.quick else 1]:
             lang_uri = (self.root / f"burst{suffix}").as_uri()
             lang_text = source_text(language, lines)
@@ -410,7 +428,7 @@ class Bench:
                     for k in range(5):
                         _change(client, u, 2 + k, [(line, 0, line, 0, " ")])
 
-                return await during(client, u, act)
+                return await self._during(client, u, act)
 
             r = await self.both(burst)
             rows.append(
@@ -423,10 +441,18 @@ class Bench:
                     "< 50 ms",
                 )
             )
+        return rows
 
-        # Opening 50 files in a 20k-file git repository (its first snapshot runs meanwhile).
+    def repository(self) -> Path:
+        """The bench's git repository of 20k small files (quick: 2k), made once per run."""
         files = 2_000 if self.quick else 20_000
-        repo = _git_repository(self.root / "repo", files)
+        repo = self.root / "repo"
+        return repo if (repo / ".git").exists() else _git_repository(repo, files)
+
+    async def open_in_repository(self) -> list[Row]:
+        """Opening 50 files in a 20k-file git repository (its first snapshot runs meanwhile)."""
+        repo = self.repository()
+        files = 2_000 if self.quick else 20_000
         opened = [repo / "src" / f"d{k % 100}" / f"m{k}.py" for k in range(0, files, max(1, files // 50))][:50]
 
         async def open_many(client: Any, pid: int, name: str) -> float:
@@ -434,10 +460,10 @@ class Bench:
                 for path in opened:
                     _open(client, path.as_uri(), "python", path.read_text())
 
-            return await during(client, opened[0].as_uri(), act)
+            return await self._during(client, opened[0].as_uri(), act)
 
         r = await self.both(open_many, workspace=repo)
-        rows.append(
+        return [
             Row(
                 f"worst request wait, opening 50 files in a {files}-file git repository",
                 "ms",
@@ -446,8 +472,7 @@ class Bench:
                 "bare pygls",
                 "< 50 ms",
             )
-        )
-        return rows
+        ]
 
     # -- in-process figures ----------------------------------------------------------------------
 
@@ -650,13 +675,15 @@ def _git_repository(root: Path, files: int) -> Path:
 
 
 SCENARIOS = ("keystrokes", "startup", "memory", "growth", "blocking", "parse", "engine", "shape")
+#: Parts of a scenario that ``--only`` also takes (the default run has them in "blocking").
+PARTS = ("pastes", "replace-all", "burst-ends", "open-in-repository")
 
 
 async def run_all(quick: bool, only: list[str] | None = None) -> list[Row]:
     """Every scenario, or those named in `only` (one of :data:`SCENARIOS` each), in this order."""
-    unknown = sorted(set(only or []) - set(SCENARIOS))
+    unknown = sorted(set(only or []) - set(SCENARIOS) - set(PARTS))
     if unknown:
-        raise ValueError(f"unknown scenario {', '.join(unknown)}; the scenarios: {', '.join(SCENARIOS)}")
+        raise ValueError(f"unknown scenario {', '.join(unknown)}; the scenarios: {', '.join((*SCENARIOS, *PARTS))}")
     wanted = set(only or SCENARIOS)
     with tempfile.TemporaryDirectory(prefix="proactive-ls-perf-") as tmp:
         bench = Bench(quick=quick, root=Path(tmp))
@@ -669,9 +696,13 @@ async def run_all(quick: bool, only: list[str] | None = None) -> list[Row]:
             "parse": bench.parse,
             "engine": bench.engine,
             "shape": bench.request_shape,
+            "pastes": bench.pastes,
+            "replace-all": bench.replace_all,
+            "burst-ends": bench.burst_ends,
+            "open-in-repository": bench.open_in_repository,
         }
         rows: list[Row] = []
-        for name in SCENARIOS:
+        for name in (*SCENARIOS, *PARTS):
             if name in wanted:
                 out = steps[name]()
                 rows += out if isinstance(out, list) else await out
