@@ -61,31 +61,47 @@ class _Changes:
 
     Lets the next collection of definitions reuse what it found in subtrees no edit touched:
     a clean position p was p - (growth of the ranges before it) in the previous parse.
-    One edit finds the ranges it touches by bisection and shifts only the ranges after it, so
-    the edits of a Replace All (in document order or in reverse) cost O(K log K), not O(K²).
+
+    Kept as a gap buffer around the last edit: the ranges before it in ``_left`` (in order), the
+    ranges after it in ``_right`` (last first, stored less ``_shift``, the growth of the edits
+    made before them since). An edit next to the previous one (the edits of a Replace All,
+    in document order or in reverse) moves no range and shifts none: O(1), so K edits cost
+    O(K), not O(K²). An edit elsewhere moves the ranges between the two.
     """
 
     def __init__(self) -> None:
-        self.ranges: list[tuple[int, int, int]] = []  # sorted, disjoint (start, end, growth)
-        self._ends: list[int] = []  # their ends, for bisection
+        self._left: list[tuple[int, int, int]] = []  # sorted, disjoint (start, end, growth)
+        self._right: list[tuple[int, int, int]] = []  # the same, reversed, each less _shift
+        self._shift = 0
+
+    @property
+    def ranges(self) -> list[tuple[int, int, int]]:
+        """All ranges, sorted and disjoint: (start, end, growth)."""
+        if self._right:
+            shift = self._shift
+            self._left.extend((s + shift, e + shift, g) for s, e, g in reversed(self._right))
+            self._right, self._shift = [], 0
+        return self._left
 
     def add(self, start: int, old_end: int, new_end: int) -> None:
         growth = new_end - old_end
-        ranges, ends = self.ranges, self._ends
-        i = bisect_left(ends, start)  # the first range that ends at or after the edit's start
-        j = i
-        while j < len(ranges) and ranges[j][0] <= old_end:  # touches or overlaps the replaced text
-            j += 1
+        left, right = self._left, self._right
+        shift = self._shift
+        while left and left[-1][1] >= start:  # ends at or after the edit's start: not before it
+            s, e, g = left.pop()
+            right.append((s - shift, e - shift, g))
+        while right and right[-1][1] + shift < start:  # ends before the edit's start
+            s, e, g = right.pop()
+            left.append((s + shift, e + shift, g))
         lo, hi, total = start, new_end, growth
-        for r_start, r_end, r_growth in ranges[i:j]:
+        while right and right[-1][0] + shift <= old_end:  # touches or overlaps the replaced text
+            s, e, g = right.pop()
+            r_start, r_end = s + shift, e + shift
             lo = min(lo, r_start)
             hi = max(hi, r_end + growth if r_end >= old_end else new_end)
-            total += r_growth
-        after = ranges[j:]
-        if growth and after:
-            after = [(r_start + growth, r_end + growth, r_growth) for r_start, r_end, r_growth in after]
-        ranges[i:] = [(lo, hi, total), *after]
-        ends[i:] = [r_end for _, r_end, _ in ranges[i:]]
+            total += g
+        self._shift = shift + growth  # every range left in _right lies after the edit
+        left.append((lo, hi, total))
 
 
 @dataclass
