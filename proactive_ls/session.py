@@ -206,6 +206,11 @@ class Session:
         asks (by default the workspace folders that are repositories: known before any git is run)."""
         if repositories is None:
             repositories = [root for root in self.roots if (root / ".git").exists()]
+            if self.driver.realtime and self.settings.redact_secrets:
+                # The secret rules compile in ~100 ms: not on the loop at the first event.
+                from proactive_ls.sensing.redaction.ruleset import vendored
+
+                asyncio.get_running_loop().run_in_executor(None, vendored)
         todo = [r for r in repositories if r.resolve() not in self._warmed]
         if todo and self.driver.realtime:
             self._warmed.update(r.resolve() for r in todo)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node, Parser
 
-from proactive_ls.sensing.mirror import DocumentMirror
+from proactive_ls.sensing.mirror import DocumentMirror, split_lines
 from proactive_ls.sensing.syntax import SyntaxDocument, load_language
 
 # -- the reference -------------------------------------------------------------------------------
@@ -323,3 +323,55 @@ def test_error_recovery_may_follow_the_old_tree() -> None:
     exactly tree-sitter's own incremental result (checked inside run)."""
     initial = "".join(f"function f{i}(x) {{\n  return x + {i}; // é\n}}\n" for i in range(8))
     run("javascript", initial, [[((1, 0), (3, 17), ""), ((0, 17), (2, 3), ""), ((0, 34), (1, 2), "")]])
+
+
+_PIECES = ["a", "é", "😀", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"]
+
+
+@given(st.lists(st.sampled_from(_PIECES)).map("".join), st.booleans())
+def test_split_lines_are_the_lsp_lines_whatever_the_text_holds(text: str, plain: bool) -> None:
+    # The fast path (str.splitlines) must never split where LSP does not (\x0b, \u2028, ...).
+    if plain:  # the fast path's text: no break but LSP's own
+        text = re.sub("[\x0b\x0c\x1c\x85\u2028]", "", text)
+    assert split_lines(text) == ref_lines(text)
+
+
+class _NaiveChanges:
+    """The changed ranges the obvious way: each edit shifts every range after it (O(K) per edit)."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int, int]] = []
+
+    def add(self, start: int, old_end: int, new_end: int) -> None:
+        growth = new_end - old_end
+        before = [r for r in self.ranges if r[1] < start]
+        touched = [r for r in self.ranges if r[1] >= start and r[0] <= old_end]
+        after = [(s + growth, e + growth, g) for s, e, g in self.ranges if r_after(s, e, start, old_end)]
+        lo, hi, total = start, new_end, growth
+        for s, e, g in touched:
+            lo, hi, total = min(lo, s), max(hi, e + growth if e >= old_end else new_end), total + g
+        self.ranges = [*before, (lo, hi, total), *after]
+
+
+def r_after(s: int, e: int, start: int, old_end: int) -> bool:
+    return e >= start and s > old_end
+
+
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 30), st.integers(0, 30)), max_size=60), st.booleans())
+def test_changed_ranges_are_those_of_the_naive_bookkeeping(edits: list[tuple[int, int, int]], reverse: bool) -> None:
+    from proactive_ls.sensing.syntax.document import _Changes
+
+    fast, naive = _Changes(), _NaiveChanges()
+    size = 500
+    if reverse:  # a Replace All as editors send it: last occurrence first
+        edits = sorted(edits, reverse=True)
+    for at, removed, inserted in edits:
+        start = min(at, size)
+        old_end = min(start + removed, size)
+        new_end = start + inserted
+        fast.add(start, old_end, new_end)
+        naive.add(start, old_end, new_end)
+        size += new_end - old_end
+        if at % 7 == 0:  # read in the middle of the edits, too
+            assert fast.ranges == naive.ranges
+    assert fast.ranges == naive.ranges

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 import tomllib
 import warnings
 from collections import Counter
@@ -327,9 +328,18 @@ def load_ruleset(path: Path = VENDORED) -> RuleSet:
     return RuleSet(rules=rules, skipped=skipped, global_allow=global_allow)
 
 
-@functools.cache
+_LOADING = threading.Lock()
+
+
 def vendored() -> RuleSet:
-    """The vendored rule set, loaded once per process."""
+    """The vendored rule set, loaded once per process (the server loads it in a worker thread at
+    start-up; an event that comes first waits for that load instead of compiling it again)."""
+    with _LOADING:
+        return _vendored()
+
+
+@functools.cache
+def _vendored() -> RuleSet:
     return load_ruleset()
 
 
