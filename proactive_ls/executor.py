@@ -5,7 +5,10 @@ told apart by ``kind`` and forced by structured output:
 
 - ``{"kind": "markdown", "title", "markdown"}`` → :class:`ShowMarkdown` (opened with window/showDocument);
 - ``{"kind": "edit", "label", "explanation", "edits": [{"document", "startLine", "endLine", "newText"}]}``
-  → :class:`ApplyEdit` with a WorkspaceEdit (sent with workspace/applyEdit: the user sees it, can undo it).
+  → :class:`ApplyEdit` with a WorkspaceEdit, shown in full and applied once the user confirms it.
+
+Those two are the allowlist (``ALLOWED_OPERATIONS``): an answer that asks for anything else (a
+command to run) is refused, and nothing runs.
 
 Edits are whole-line replacements (1-based, inclusive; ``endLine = startLine - 1`` inserts before
 ``startLine``), because models count lines far more reliably than UTF-16 columns. An edit may
@@ -30,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, 
 from proactive_ls.config import ModelEndpoint
 from proactive_ls.llm.client import ModelClient, ModelError
 from proactive_ls.llm.prompt import dumps
-from proactive_ls.llm.sanitize import MARKDOWN_CHARS, MESSAGE_CHARS, TASK_CHARS, clean
+from proactive_ls.llm.sanitize import MARKDOWN_CHARS, MESSAGE_CHARS, TASK_CHARS, clean, strip_controls
 from proactive_ls.llm.schema import AnswerError, extract_json_object, response_format
 from proactive_ls.proposals import ApplyEdit, Proposal, ShowMarkdown
 
@@ -56,6 +59,9 @@ MAX_DOCUMENTS = 3
 MAX_DOCUMENT_LINES = 300
 MAX_DOCUMENT_CHARS = 8_000
 MAX_EDITS = 3
+#: What a model may ask for when it carries a task out; anything else (a command to run, a file to
+#: write) is refused, and the edit is shown in full for confirmation before it is applied.
+ALLOWED_OPERATIONS = ("markdown", "edit")
 _QUOTED = re.compile(r"'([^'\s][^']{0,300})'")
 
 
@@ -80,6 +86,12 @@ class LineEdit(_Model):
     start_line: int = Field(alias="startLine", ge=1)
     end_line: int = Field(alias="endLine", ge=0)
     new_text: str = Field(alias="newText")
+
+    @field_validator("new_text", mode="after")
+    @classmethod
+    def _no_controls(cls, v: str) -> str:
+        """The preview shows exactly what is applied: no escape sequences or bidi overrides in code."""
+        return strip_controls(v)
 
 
 class EditAnswer(_Model):
@@ -156,6 +168,9 @@ def parse_exec_answer(text: str) -> MarkdownAnswer | EditAnswer:
     obj = extract_json_object(text)
     if "kind" not in obj:
         obj["kind"] = "edit" if "edits" in obj else "markdown"
+    if obj["kind"] not in ALLOWED_OPERATIONS:
+        kind = clean(str(obj["kind"]), 80)
+        raise AnswerError(f"the model asked for an operation that is not allowed ({kind!r}; allowed: markdown, edit)")
     try:
         return _ExecAdapter.validate_python(obj)
     except ValueError as exc:

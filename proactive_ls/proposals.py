@@ -64,7 +64,8 @@ class ShowMarkdown(_Model):
 
 
 class ApplyEdit(_Model):
-    """Accepting sends a WorkspaceEdit with workspace/applyEdit; the user sees it and can undo it."""
+    """Accepting shows the WorkspaceEdit in full and applies it only once the user confirms it
+    (``lsp/confirm.py``); applied with workspace/applyEdit, so the user can undo it."""
 
     kind: Literal["apply_edit"] = "apply_edit"
     label: str

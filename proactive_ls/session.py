@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
@@ -19,6 +20,7 @@ from proactive_ls.config import Settings
 from proactive_ls.control.kinds import ProposalKind, language_of_uri
 from proactive_ls.control.rules import ControlSource, SessionControl
 from proactive_ls.control.store import ControlStore, Mute
+from proactive_ls.edit_preview import edit_diff, edited_uris
 from proactive_ls.engine import Engine, TickResult, UnknownProposal
 from proactive_ls.engine.background import BackgroundSource
 from proactive_ls.engine.core import OnResolved, Progress
@@ -56,14 +58,24 @@ Notify = Callable[[str], None]
 OUTPUT_TAIL_CHARS = 4000
 
 
+@dataclass(frozen=True)
+class Declined:
+    """The user was shown the operation in full and did not confirm it; `how`, in a few words."""
+
+    how: str
+
+
 class Actuator(Protocol):
-    """What the editor does when the user accepts: each returns whether the editor did it."""
+    """What the editor does when the user accepts: each returns whether the editor did it.
+
+    An edit is shown in full and applied only once the user confirms it (else :class:`Declined`).
+    """
 
     async def open_location(self, op: OpenLocation) -> bool: ...
 
     async def show_markdown(self, proposal: Proposal, op: ShowMarkdown) -> bool: ...
 
-    async def apply_edit(self, op: ApplyEdit) -> bool: ...
+    async def apply_edit(self, proposal: Proposal, op: ApplyEdit) -> bool | Declined: ...
 
 
 def build_proposer(settings: Settings, notify: Notify | None = None) -> Proposer:
@@ -377,10 +389,12 @@ class Session:
             proposal = self.engine.claim(proposal_id, "accepted", now)
         except UnknownProposal:
             proposal, late_by = self.engine.claim_late(proposal_id, "accepted", now)
-        applied, failure = False, None
+        applied, failure, declined = False, None, None
         try:
-            applied = await self._carry_out(proposal)
-            if not applied:
+            done = await self._carry_out(proposal)
+            if isinstance(done, Declined):
+                declined = done.how
+            elif not (applied := done):
                 failure = "the editor did not carry it out"
         except Exception as exc:
             log.exception("carrying out %s failed", proposal.id)
@@ -388,8 +402,12 @@ class Session:
             if self.notify is not None:
                 self.notify(f"proactive-ls could not carry out “{proposal.task}”: {failure}")
         detail = None if failure is None else f"not carried out: {failure}"
+        if declined is not None:
+            detail = f"edit declined: {declined}"
         await self.engine.record(proposal, "accepted", now, detail, late_by_s=late_by)
         result = {"id": proposal.id, "outcome": "accepted", "operation": proposal.operation.kind, "applied": applied}
+        if declined is not None:
+            result["declined"] = True
         return result if late_by is None else {**result, "lateByS": late_by}
 
     async def reject(self, proposal_id: str, detail: str | None = None) -> dict[str, Any]:
@@ -482,8 +500,9 @@ class Session:
             **control,
         }
 
-    async def _carry_out(self, proposal: Proposal) -> bool:
-        """Do what accepting means. Only ever called after the user accepted."""
+    async def _carry_out(self, proposal: Proposal) -> bool | Declined:
+        """Do what accepting means. Only ever called after the user accepted; an edit is refused
+        before the user sees it when it touches a file outside the workspace."""
         op = proposal.operation
         if isinstance(op, ModelTask):
             op = await self._execute_with_model(proposal)
@@ -494,7 +513,10 @@ class Session:
         if isinstance(op, ShowMarkdown):
             return await self.actuator.show_markdown(proposal, op)
         if isinstance(op, ApplyEdit):
-            return await self.actuator.apply_edit(op)
+            outside = [u for u in edited_uris(op.edit) if not self.redactor.inside_workspace(u)]
+            if outside:
+                raise ValueError(f"the edit touches {display_path(outside[0], self.roots)}, outside the workspace")
+            return await self.actuator.apply_edit(proposal, op)
         assert_never(op)
 
     async def _execute_with_model(self, proposal: Proposal) -> ShowMarkdown | ApplyEdit:
@@ -508,6 +530,11 @@ class Session:
             return await execute_task(endpoint, proposal, self.text_for_model, workspace_roots=roots)
         async with self.engine.progress(f"carrying out “{proposal.task}”"):
             return await execute_task(endpoint, proposal, self.text_for_model, workspace_roots=roots)
+
+    def edit_preview(self, op: ApplyEdit) -> str:
+        """The whole change an edit makes to the documents as they are now, as a unified diff
+        (for an editor that cannot preview an edit itself); raises ValueError when it cannot be shown."""
+        return edit_diff(op.edit, self.documents.text, lambda uri: display_path(uri, self.roots))
 
     def text_for_model(self, uri: str) -> str | None:
         """A document's text as a model may see it: None for excluded files, secrets redacted."""
@@ -526,4 +553,13 @@ class Session:
             source.watcher.close()  # ends GitPython's helper processes
 
 
-__all__ = ["Actuator", "GitSource", "Session", "UnknownProposal", "build_judge", "build_proposer", "build_redactor"]
+__all__ = [
+    "Actuator",
+    "Declined",
+    "GitSource",
+    "Session",
+    "UnknownProposal",
+    "build_judge",
+    "build_proposer",
+    "build_redactor",
+]

@@ -83,11 +83,26 @@ and nothing is proposed for `rejectCooldownS`); {NOT_NOW} records `snoozed` for 
 only; {MUTE} mutes the proposal's kind and records it rejected. No answer leaves it pending until
 it is recorded as ignored. With `announce: "none"` only the code actions remain.
 
+## Edits: shown in full, applied once confirmed
+
+An `apply_edit` (a model's edit, from an accepted `model_task`) is never applied at once
+(`proactive_ls/lsp/confirm.py`). A client whose `workspace.workspaceEdit` advertises
+`changeAnnotationSupport` and `documentChanges` gets one `workspace/applyEdit` whose
+`documentChanges` hold only AnnotatedTextEdits of the annotation `proactive-ls.model-edit`
+(`needsConfirmation: true`, `label` the edit's label, `description` naming the proposal): the
+editor shows it for confirmation (VS Code's Refactor Preview) and answers `applied: true` only when
+the user applies it; `applied: false` without a `failureReason` is the user's no. Any other client
+is first sent `window/showMessageRequest` (type Info) whose message is the label and the whole
+unified diff of the documents as the server knows them, with the actions `Apply edit` and `Cancel`;
+`workspace/applyEdit` (plain `changes`) follows only on `Apply edit`. Either way a no is recorded
+with `detail` `edit declined: <how>` and the `proactive.accept` result has `"declined": true`. An
+edit that touches a file outside the workspace is refused before it is shown.
+
 ## Commands (`workspace/executeCommand`)
 
 | command | arguments | result |
 | --- | --- | --- |
-| `{accept}` | `[id]` | `{{"id", "outcome": "accepted", "operation", "applied"}}` once the operation was sent and the record is on disk (a carry-out that failed is recorded with its reason in `detail`); for a proposal already recorded as ignored or snoozed, the accept is recorded with `late_by_s`, carried out, and the result has `lateByS` |
+| `{accept}` | `[id]` | `{{"id", "outcome": "accepted", "operation", "applied"}}` once the operation was sent and the record is on disk (a carry-out that failed is recorded with its reason in `detail`; an edit the user did not confirm adds `"declined": true`, see Edits below); for a proposal already recorded as ignored or snoozed, the accept is recorded with `late_by_s`, carried out, and the result has `lateByS` |
 | `{reject}` | `[id]` | `{{"id", "outcome": "rejected"}}` (with `lateByS` for a late answer) |
 | `{snooze}` | `[minutes]` (default {snooze_default}, at most {snooze_max}) | the status; a pause of that length (below); pending proposals are recorded as `snoozed` |
 | `{pause}` | `[]`, `[{{"minutes": N}}]` or `[N]` (at most {pause_max}) | the status; every server of the user pauses (until resumed without minutes); pending proposals are recorded as `snoozed` |

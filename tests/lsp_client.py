@@ -57,6 +57,8 @@ class ProactiveClient(LanguageClient):
         self.resolved: list[dict[str, Any]] = []
         self.answer: Answer = lambda params: None
         self.can_show_documents = True  # False: window/showDocument answers success=false, as an editor that cannot
+        #: How the "editor" answers workspace/applyEdit (True: applied); a test may apply the edit to disk here.
+        self.edit_answer: Callable[[types.ApplyWorkspaceEditParams], bool] = lambda params: True
         self._arrived = asyncio.Condition()
 
     async def note(self, bucket: list[Any], item: Any) -> None:
@@ -118,7 +120,7 @@ def make_client() -> ProactiveClient:
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     async def _apply(ls: ProactiveClient, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         await ls.note(ls.applied_edits, params)
-        return types.ApplyWorkspaceEditResult(applied=True)
+        return types.ApplyWorkspaceEditResult(applied=ls.edit_answer(params))
 
     @client.feature(types.CLIENT_REGISTER_CAPABILITY)
     async def _register(ls: ProactiveClient, params: types.RegistrationParams) -> None:
@@ -133,8 +135,21 @@ def make_client() -> ProactiveClient:
 
 
 def capabilities(
-    experimental: bool = True, watch_files: bool = False, configuration: bool = False, work_done_progress: bool = False
+    experimental: bool = True,
+    watch_files: bool = False,
+    configuration: bool = False,
+    work_done_progress: bool = False,
+    edit_annotations: bool = False,
 ) -> types.ClientCapabilities:
+    """`edit_annotations`: the client previews edits whose change annotations need confirmation (VS Code)."""
+    workspace_edit = (
+        types.WorkspaceEditClientCapabilities(
+            document_changes=True,
+            change_annotation_support=types.ChangeAnnotationsSupportOptions(groups_on_label=True),
+        )
+        if edit_annotations
+        else None
+    )
     return types.ClientCapabilities(
         window=types.WindowClientCapabilities(
             show_document=types.ShowDocumentClientCapabilities(support=True),
@@ -143,6 +158,7 @@ def capabilities(
         ),
         workspace=types.WorkspaceClientCapabilities(
             apply_edit=True,
+            workspace_edit=workspace_edit,
             did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=watch_files),
             configuration=configuration or None,
         ),
@@ -161,6 +177,7 @@ async def start_session(
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
     work_done_progress: bool = False,
+    edit_annotations: bool = False,
 ) -> ProactiveClient:
     """Start the real server as a subprocess and initialize it for the folder `root`.
 
@@ -179,7 +196,9 @@ async def start_session(
     options = {**FAST_SETTINGS, **(settings or {})}
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=capabilities(experimental, watch_files, configuration is not None, work_done_progress),
+            capabilities=capabilities(
+                experimental, watch_files, configuration is not None, work_done_progress, edit_annotations
+            ),
             root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
             initialization_options=options,

@@ -103,8 +103,11 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def _init_lua(tmp_path: Path, log: Path, prompt: str, select_answer: str | None, via_setup: bool) -> Path:
+def _init_lua(
+    tmp_path: Path, log: Path, prompt: str, select_answer: str | None, via_setup: bool, extra: dict[str, Any]
+) -> Path:
     settings = {"quietPeriodMs": 50, "editQuietMs": 50, "minIntervalS": 0, "rejectCooldownS": 0, "ignoreAfterS": 600}
+    settings.update(extra)
     cmd = [
         sys.executable,
         "-m",
@@ -203,8 +206,9 @@ def editor_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         prompt: str = "notify",
         select_answer: str | None = None,
         via_setup: bool = False,
+        settings: dict[str, Any] | None = None,
     ) -> Editor:
-        init = _init_lua(tmp_path, log, prompt, select_answer, via_setup)
+        init = _init_lua(tmp_path, log, prompt, select_answer, via_setup, settings or {})
         nvim = pynvim.attach("child", argv=[NVIM, "--embed", "--headless", "--clean", "-u", str(init), "-i", "NONE"])
         started.append(nvim)
         nvim.command(f"cd {project}")
@@ -687,3 +691,55 @@ def test_checkhealth_reports_the_server_its_version_the_log_and_terminal_integra
     assert "terminal integration" in text and "active: bash and zsh" in text
     assert "shell-hook socket:" in text
     assert "ERROR" not in text, text
+
+
+@needs_server
+@pytest.mark.parametrize("choice", ["Cancel", "Apply edit"])
+def test_a_model_edit_is_previewed_as_a_diff_and_applied_only_on_apply(
+    tmp_path: Path, project: Path, editor_factory, choice: str
+) -> None:
+    """Neovim 0.11 advertises no change annotations: the server asks first, with the whole diff,
+    through Neovim's own showMessageRequest handler (vim.ui.select), and edits only on Apply."""
+    from tests.fault_server import FaultServer
+
+    model = FaultServer().start()
+    fixed = "    return sum(values) / len(values)\n"
+    model.answers["proactive_execution"] = {
+        "kind": "edit",
+        "label": "Divide by the count",
+        "explanation": "mean divides by one too many.",
+        "edits": [{"document": "calc.py", "startLine": 3, "endLine": 3, "newText": fixed}],
+    }
+    log = tmp_path / "feedback.jsonl"
+    try:
+        settings = {"backend": "vllm", "judge": "none", "model": {"url": model.url, "name": model.model}}
+        ed = editor_factory(project, log, settings=settings)
+        # What the user picks in Neovim's own menu for the server's question (and what it showed).
+        ed.lua(
+            "local answer = ...; vim.ui.select = function(items, opts, on_choice) "
+            "  local titles = {}; for _, it in ipairs(items) do table.insert(titles, (opts.format_item(it))) end; "
+            "  _G.asked = {prompt = opts.prompt, titles = titles}; "
+            "  for _, it in ipairs(items) do if (opts.format_item(it)) == answer then return on_choice(it) end end; "
+            "  on_choice(nil) end",
+            choice,
+        )
+        _run_failing_tests(ed, project)
+        proposal = _next_proposal(ed)
+        assert proposal["operation"]["kind"] == "model_task"
+        ed.nvim.command("ProactiveAccept")
+        records = wait_for(lambda: read_log(log), timeout=120, what="the feedback record", debug=ed.messages)
+        asked = ed.lua("return _G.asked")
+        assert asked is not None, (records, ed.messages())
+        assert asked["titles"] == ["Apply edit", "Cancel"]
+        assert "--- a/calc.py" in asked["prompt"] and "-    return sum(values) / (len(values) + 1)" in asked["prompt"]
+        assert "+" + fixed.rstrip() in asked["prompt"]
+        buffer = ed.lua("return vim.api.nvim_buf_get_lines(vim.fn.bufnr(...), 0, -1, false)", str(project / "calc.py"))
+        assert (project / "calc.py").read_text() == CALC  # on disk: only the user's :w writes
+        if choice == "Cancel":
+            assert records[0]["detail"] == "edit declined: Cancel in the preview"
+            assert buffer == CALC.splitlines()
+        else:
+            assert records[0]["detail"] is None
+            assert buffer == CALC.replace("(len(values) + 1)", "len(values)").splitlines()
+    finally:
+        model.stop()

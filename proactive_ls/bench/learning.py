@@ -127,7 +127,7 @@ class _Editor:
     async def show_markdown(self, proposal: Proposal, op: ShowMarkdown) -> bool:
         return True
 
-    async def apply_edit(self, op: ApplyEdit) -> bool:
+    async def apply_edit(self, proposal: Proposal, op: ApplyEdit) -> bool:
         return True
 
 

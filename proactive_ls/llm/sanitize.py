@@ -37,6 +37,12 @@ def clean(text: str, limit: int) -> str:
     return text
 
 
+def strip_controls(text: str) -> str:
+    """``text`` without terminal escape sequences, control characters (tab and newlines stay) and
+    bidi overrides: for code a model writes, which is applied as it is shown."""
+    return _CONTROLS.sub("", _ANSI.sub("", text))
+
+
 def _link_as_text(m: re.Match[str]) -> str:
     label, target = m.group(1), m.group(2)
     if target.lower().startswith(_SAFE_SCHEMES):
@@ -45,4 +51,4 @@ def _link_as_text(m: re.Match[str]) -> str:
     return f"{label} ({shown})" if target else label
 
 
-__all__ = ["MARKDOWN_CHARS", "MESSAGE_CHARS", "TASK_CHARS", "THOUGHTS_CHARS", "clean"]
+__all__ = ["MARKDOWN_CHARS", "MESSAGE_CHARS", "TASK_CHARS", "THOUGHTS_CHARS", "clean", "strip_controls"]

@@ -490,9 +490,9 @@ MESSAGES: tuple[MessageDoc, ...] = (
         "Only to clients that declared `capabilities.experimental.proactive.proposals: true`. The params are "
         "the proposal (fields below). `operation.kind` is one of `open_location` (accepting sends "
         "`window/showDocument` with the selection), `show_markdown` (accepting writes the text to a file in "
-        "the data folder and opens it), `apply_edit` (accepting sends `workspace/applyEdit`; the user sees "
-        "and can undo it) and `model_task` (accepting asks the model to carry the task out; its answer "
-        "becomes one of the others). Nothing is done before the user accepts.",
+        "the data folder and opens it), `apply_edit` (accepting shows the edit in full and applies it once "
+        "the user confirms it, see Edits below) and `model_task` (accepting asks the model to carry the task "
+        "out; its answer becomes one of the others). Nothing is done before the user accepts.",
     ),
     MessageDoc(
         PROPOSAL_RESOLVED,

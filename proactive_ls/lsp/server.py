@@ -29,11 +29,11 @@ from proactive_ls.control.store import ControlStore, default_control_path
 from proactive_ls.engine import TickResult, UnknownProposal
 from proactive_ls.engine.driver import Driver, VirtualClock, WallClock
 from proactive_ls.feedback.log import Outcome
-from proactive_ls.lsp import protocol, surfaces
+from proactive_ls.lsp import confirm, protocol, surfaces
 from proactive_ls.lsp.protocol import MalformedMessage, Route
 from proactive_ls.private_files import remove_files
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
-from proactive_ls.session import Session
+from proactive_ls.session import Declined, Session
 from proactive_ls.shell_hook.listener import ShellHookListener
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ class ProactiveServer(LanguageServer):
         except Exception:
             log.exception("the client could not show the proposal")
             return
-        title = getattr(answer, "title", None) or (answer.get("title") if isinstance(answer, dict) else None)
+        title = _title(answer)
         try:
             if title == surfaces.ACCEPT:
                 await session.accept(proposal.id)
@@ -327,9 +327,29 @@ class ProactiveServer(LanguageServer):
         shown = await self.window_show_document_async(types.ShowDocumentParams(uri=path.as_uri(), take_focus=True))
         return bool(getattr(shown, "success", False))
 
-    async def apply_edit(self, op: ApplyEdit) -> bool:
+    async def apply_edit(self, proposal: Proposal, op: ApplyEdit) -> bool | Declined:
+        """Shown in full and confirmed before it is applied (``lsp/confirm.py``): the editor's own
+        preview when it has change annotations, else the diff in a message request first."""
+        if confirm.wants_annotations(self.client_capabilities):
+            result = await self.workspace_apply_edit_async(confirm.annotated_edit(proposal, op))
+            if getattr(result, "applied", False):
+                return True
+            if getattr(result, "failure_reason", None):
+                log.warning("the editor did not apply the edit: %s", result.failure_reason)
+                return False
+            return Declined("not applied in the editor's preview")
+        request = confirm.preview_request(proposal, op, self.require_session().edit_preview(op))
+        title = _title(await self.window_show_message_request_async(request))
+        if title != confirm.APPLY:
+            return Declined("Cancel in the preview" if title == confirm.CANCEL else "the preview was dismissed")
         applied = await self.workspace_apply_edit_async(surfaces.apply_edit(op, self.protocol._converter))
         return bool(getattr(applied, "applied", False))
+
+
+def _title(answer: Any) -> str | None:
+    """The title of the action a showMessageRequest was answered with (None: dismissed)."""
+    title = getattr(answer, "title", None) or (answer.get("title") if isinstance(answer, dict) else None)
+    return title if isinstance(title, str) else None
 
 
 async def _answered(answer: Awaitable[dict[str, Any]]) -> dict[str, Any]:
