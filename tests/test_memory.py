@@ -66,7 +66,6 @@ def test_a_document_that_grows_past_the_limit_stops_being_parsed() -> None:
     tracker = DocumentTracker(settings, [], DiagnosticsState())
     uri = "file:///bench/grows.py"
     tracker.open(uri, "python", 1, _python_file(1_000), now=0.0)
-    assert tracker.docs[uri].syntax is not None
     paste = _python_file(3_000)  # about 100 kB per paste
     tracker.change(uri, 2, [Change(paste, (500, 0), (500, 0))], now=1.0)
     assert tracker.docs[uri].syntax is not None
@@ -79,17 +78,48 @@ def test_a_document_that_grows_past_the_limit_stops_being_parsed() -> None:
     assert tracker.docs[uri].syntax is not None and tracker.docs[uri].definitions
 
 
+def test_a_document_only_opened_keeps_its_text_and_is_parsed_at_its_first_change() -> None:
+    tracker = DocumentTracker(Settings(), [], DiagnosticsState())
+    uri = "file:///bench/opened.py"
+    text = _python_file(200)
+    [opened] = tracker.open(uri, "python", 1, text, now=0.0)
+    doc = tracker.docs[uri]
+    assert opened.line_count == 200 and doc.size == len(text)
+    assert doc.syntax is None and doc.definitions == [] and tracker.text(uri) == text
+    # The first change breaks the file: the baseline is the text before it (clean), so the error is
+    # the user's, reported once seen at two quiet points in a row; and one definition was added.
+    tracker.change(uri, 2, [Change("def added(:\n    pass\n", (100, 0), (100, 0))], now=1.0)
+    [edited] = tracker.flush_all(now=2.0)
+    assert edited.added == ["function `added`"] and edited.removed == []  # type: ignore[attr-defined]
+    assert doc.syntax is not None and doc.definitions
+    tracker.change(uri, 3, [Change("x", (11, 80), (11, 80))], now=3.0)  # in a comment
+    events = tracker.flush_all(now=4.0)
+    assert [e.kind for e in events] == ["document.edited", "syntax.error"]
+    assert events[1].line == 100  # type: ignore[attr-defined]
+
+
+def test_an_error_a_document_was_opened_with_is_not_news_at_its_first_change() -> None:
+    tracker = DocumentTracker(Settings(), [], DiagnosticsState())
+    uri = "file:///bench/broken.py"
+    tracker.open(uri, "python", 1, "def broken(:\n    pass\n" + _python_file(200), now=0.0)
+    for n in range(2, 5):
+        tracker.change(uri, n, [Change("x", (51 + n, 80), (51 + n, 80))], now=float(n))
+        assert [e.kind for e in tracker.flush_all(now=n + 0.5)] == ["document.edited"]
+
+
 def test_only_the_documents_used_last_keep_a_tree() -> None:
     tracker = DocumentTracker(Settings(), [], DiagnosticsState())
     uris = [f"file:///bench/m{i}.py" for i in range(TREES_KEPT + 3)]
-    for uri in uris:
+    for n, uri in enumerate(uris):
         tracker.open(uri, "python", 1, _python_file(200), now=0.0)
+        tracker.change(uri, 2, [Change(" ", (1, 0), (1, 0))], now=float(n))
+        tracker.flush_all(now=float(n) + 0.5)
     with_trees = [u for u in uris if tracker.docs[u].syntax.has_tree]  # type: ignore[union-attr]
     assert with_trees == uris[-TREES_KEPT:]
     first = tracker.docs[uris[0]]
     before = [d.label for d in first.definitions]
-    tracker.change(uris[0], 2, [Change("def added():\n    pass\n", (0, 0), (0, 0))], now=1.0)
-    [edited] = tracker.flush_all(now=2.0)  # parsed again from scratch: the diff is still right
+    tracker.change(uris[0], 3, [Change("def added():\n    pass\n", (0, 0), (0, 0))], now=10.0)
+    [edited] = tracker.flush_all(now=11.0)  # parsed again from scratch: the diff is still right
     assert edited.added == ["function `added`"] and edited.removed == []
     assert [d.label for d in first.definitions] == ["function `added`", *before]
     assert first.syntax is not None and first.syntax.has_tree

@@ -4,9 +4,12 @@ A burst of didChange in one document becomes one DocumentEdited event once the d
 been quiet for `edit_quiet_ms`. The per-change path only updates the mirror and tells the tree
 what moved; parsing, definitions and syntax errors wait for the end of the burst.
 
-Memory stays bounded: only the documents edited last keep a syntax tree (:data:`TREES_KEPT`;
-the others keep their definitions and are parsed again from the mirror when next edited), and
-a document that grows past `maxDocumentBytes` by its changes is untracked like one opened so.
+Memory stays bounded: a document that is only opened keeps its text and nothing else (most
+open documents are never edited); its structure (tree, definitions, the syntax errors it came
+with) is made at its first change, from the text before that change. Only the documents edited
+last keep a syntax tree (:data:`TREES_KEPT`; the others keep their definitions and are parsed
+again from the mirror when next edited), and a document that grows past `maxDocumentBytes` by
+its changes is untracked like one opened so.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ class TrackedDocument:
     errors: IntroducedErrors | None = None
     """The errors the document came with (see syntax/baseline.py): only new ones are reported."""
     size: int = 0  # bytes of the text, kept up to date by the changes
+    structured: bool = False
+    """Its structure was made (at its first change, or when its text came back under the limit)."""
 
 
 def _untrackable(text: str, limit: int) -> str | None:
@@ -112,8 +117,8 @@ class DocumentTracker:
         if reason:
             log.info("not tracking the content of %s: %s", doc.path, reason)
         else:
-            self._attach_syntax(doc)
-            self._remember_errors(doc)
+            assert mirror is not None
+            doc.size = mirror.byte_length()  # no parse yet: that waits for the first change
         self.docs[uri] = doc
         lines = mirror.lines_of_text if mirror else 0
         return [DocumentOpened(time=now, uri=uri, path=doc.path, language_id=language_id, line_count=lines)]
@@ -142,6 +147,15 @@ class DocumentTracker:
             doc.syntax = None
             return
         self._used(doc)
+
+    def _structure(self, doc: TrackedDocument) -> None:
+        """Parse a document's text for the first time: its definitions and the errors it has now are
+        what its first burst is compared with."""
+        if doc.structured or doc.mirror is None:
+            return
+        doc.structured = True
+        self._attach_syntax(doc)
+        self._remember_errors(doc)
 
     def _used(self, doc: TrackedDocument) -> None:
         """Mark a document's tree as used; release the trees of those least recently used."""
@@ -186,10 +200,11 @@ class DocumentTracker:
         if doc.mirror is None:
             if change.start is None and not _untrackable(change.text, self.settings.max_document_bytes):
                 doc.mirror, doc.reason_untracked = DocumentMirror(change.text, self.encoding), None
-                self._attach_syntax(doc)
-                self._remember_errors(doc)
+                doc.structured = False
+                self._structure(doc)
             self._extend_burst(doc, 0, 0, now, deadline)
             return
+        self._structure(doc)  # the first change: the text before it is the document's baseline
         if change.start is None or change.end is None:
             reason = _untrackable(change.text, self.settings.max_document_bytes)
             if reason:
@@ -234,6 +249,7 @@ class DocumentTracker:
             ]
         events = self._flush(doc, now, persisted_only=False)
         if text is not None and doc.mirror is not None and text != doc.mirror.text:
+            self._structure(doc)
             doc.mirror.replace_all(text)
             self._attach_syntax(doc)
         events.append(DocumentSaved(time=now, uri=uri, path=doc.path, errors=len(self.diagnostics.errors(uri))))

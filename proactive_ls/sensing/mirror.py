@@ -105,25 +105,40 @@ class DocumentMirror:
 
     def __init__(self, text: str, encoding: Encoding = "utf-16") -> None:
         self.encoding: Encoding = encoding
-        self.lines: list[str] = split_lines(text)
+        # A document is kept as one string until something needs its lines (its first change, a
+        # parse): most open documents are never edited, and a str per line costs about 50 bytes more.
+        self._text: str | None = text
+        self._lines: list[str] | None = None
         self._starts: list[int] = [0]  # byte offset of line i, valid for i < len(_starts)
 
     @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = split_lines(self._text or "")
+            self._text = None
+        return self._lines
+
+    @property
     def text(self) -> str:
-        return "".join(self.lines)
+        return "".join(self._lines) if self._lines is not None else self._text or ""
 
     @property
     def line_count(self) -> int:
-        return len(self.lines)
+        if self._lines is not None:
+            return len(self._lines)
+        text = self._text or ""
+        return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
 
     @property
     def lines_of_text(self) -> int:
         """Lines as an editor counts them: a final line ending does not start another line."""
-        n = len(self.lines)
-        return n - 1 if n > 1 and self.lines[-1] == "" else n
+        n = self.line_count
+        if self._lines is not None:
+            return n - 1 if n > 1 and self._lines[-1] == "" else n
+        return n - 1 if n > 1 and (self._text or "").endswith(("\n", "\r")) else n
 
     def replace_all(self, text: str) -> None:
-        self.lines = split_lines(text)
+        self._text, self._lines = text, None
         self._starts = [0]
 
     def line_start_byte(self, line: int) -> int:
@@ -134,6 +149,8 @@ class DocumentMirror:
         return starts[line]
 
     def byte_length(self) -> int:
+        if self._lines is None:
+            return _byte_len(self._text or "")
         last = len(self.lines) - 1
         return self.line_start_byte(last) + _byte_len(self.lines[last])
 
