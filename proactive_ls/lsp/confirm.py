@@ -75,7 +75,9 @@ def annotated_edit(proposal: Proposal, op: ApplyEdit) -> types.ApplyWorkspaceEdi
 def preview_request(proposal: Proposal, op: ApplyEdit, diff: str) -> types.ShowMessageRequestParams:
     """The question a client without annotations is asked: the whole diff, then Apply or Cancel."""
     message = clean(
-        f"proactive-ls: apply this edit for “{proposal.task}”?\n{op.label}\n\n{diff.rstrip()}", PREVIEW_CHARS + 1
+        # The question last: Neovim's menu appends ": " to the message, which must not read as code.
+        f"proactive-ls: {op.label} (the edit for “{proposal.task}”)\n\n{diff.rstrip()}\n\nApply this edit?",
+        PREVIEW_CHARS + 1,
     )
     if len(message) > PREVIEW_CHARS:
         raise ValueError("the edit is too large to show in full")
