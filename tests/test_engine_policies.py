@@ -193,3 +193,22 @@ async def test_a_stale_question_keeps_its_events_for_the_next_one(tmp_path: Path
     result = await engine.tick(T0 + 3)
     assert [q.task for q in result.proposals] == ["b"]
     assert proposer.asked[-1] == ["a", "b"]
+
+
+async def test_the_hour_cap_lifts_at_the_time_it_names_despite_float_rounding(tmp_path: Path) -> None:
+    """At t0 = 1001.4, (t0 + 3600) - t0 < 3600 in floats: the cap used to say it lifts at t0 + 3600
+    and, asked then, still block, so a virtual clock re-armed the trigger at that same time forever."""
+    t0 = 1001.4
+    assert (t0 + 3600) - t0 < 3600  # the rounding this test is about
+    engine, proposer = make(tmp_path, maxPerHour=1)
+    [p] = await say(engine, "first", t0 - 1)
+    await engine.resolve(p.id, "accepted", t0)
+    assert await say(engine, "second", t0 + 10) == []
+    assert engine.next_deadline() == (t0 - 1 + 1) + 3600  # re-armed for the end of the cap
+    ticks = 0
+    proposals = []
+    while (deadline := engine.next_deadline()) is not None and deadline <= t0 + 3600 and ticks < 10:
+        proposals += (await engine.tick(deadline)).proposals
+        ticks += 1
+    assert [q.task for q in proposals] == ["second"]
+    assert ticks == 1

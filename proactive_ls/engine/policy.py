@@ -59,11 +59,14 @@ class ProposalPolicy:
             if now < st.snoozed_until:
                 return "snoozed"
             st.snoozed_until = None
-        if st.last_rejection_at is not None and now - st.last_rejection_at < s.reject_cooldown_s:
+        # Each rule ends at the very float :meth:`lifts_at` names (``now < start + span``, not
+        # ``now - start < span``): a trigger re-armed for that time must find the block lifted, or a
+        # virtual clock would tick at it forever.
+        if st.last_rejection_at is not None and now < st.last_rejection_at + s.reject_cooldown_s:
             return "cooling down after a rejection"
-        if st.shown_at and now - st.shown_at[-1] < s.min_interval_s:
+        if st.shown_at and now < st.shown_at[-1] + s.min_interval_s:
             return "too soon after the last proposal"
-        while st.shown_at and now - st.shown_at[0] >= 3600:
+        while st.shown_at and now >= st.shown_at[0] + 3600:
             st.shown_at.popleft()
         if len(st.shown_at) >= s.max_per_hour:
             return f"{s.max_per_hour} proposals in the last hour"
@@ -76,11 +79,11 @@ class ProposalPolicy:
         ends = []
         if st.snoozed_until is not None and now < st.snoozed_until:
             ends.append(st.snoozed_until)
-        if st.last_rejection_at is not None and now - st.last_rejection_at < s.reject_cooldown_s:
+        if st.last_rejection_at is not None and now < st.last_rejection_at + s.reject_cooldown_s:
             ends.append(st.last_rejection_at + s.reject_cooldown_s)
-        if st.shown_at and now - st.shown_at[-1] < s.min_interval_s:
+        if st.shown_at and now < st.shown_at[-1] + s.min_interval_s:
             ends.append(st.shown_at[-1] + s.min_interval_s)
-        recent = [t for t in st.shown_at if now - t < 3600]
+        recent = [t for t in st.shown_at if now < t + 3600]
         if s.max_per_hour > 0 and len(recent) >= s.max_per_hour:
             ends.append(recent[len(recent) - s.max_per_hour] + 3600)
         return max(ends, default=None)
