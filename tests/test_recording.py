@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -14,16 +17,18 @@ from hypothesis import strategies as st
 from lsprotocol import types
 
 from proactive_ls.lsp import protocol
-from proactive_ls.lsp.recorder import minimal_change
+from proactive_ls.lsp.recorder import HELD_RUN_CHARS, Recorder, held_run, minimal_change
 from proactive_ls.replay.engine import Replayer, replay_file, replay_settings
 from proactive_ls.replay.format import ReplayFormatError
 from proactive_ls.replay.loaders import recording_as_session
 from proactive_ls.replay.over_lsp import replay_over_lsp
 from proactive_ls.sensing.mirror import DocumentMirror
 from tests.conftest import run_pytest
-from tests.lsp_client import SERVER_COMMAND, ProactiveClient, start_session
+from tests.lsp_client import SERVER_COMMAND, ProactiveClient, eventually, start_session
 
 TOKEN = "ghp_" + "Zq8" * 12  # the shape of a GitHub token: 36 characters after the prefix
+# A token with no repeated 4-gram, so any 4 characters of it found in a recording are a fragment of it.
+TYPED = "ghp_Xk9mQ2vL8nR4tY7wB3cF6hJ1pD5sG0aE9uZW"
 PASSWORD = "hunter2-correct-horse"
 BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
@@ -248,3 +253,166 @@ def test_the_minimal_change_turns_one_text_into_the_other(before: str, after: st
         start, end = change["range"]["start"], change["range"]["end"]
         mirror.apply_change((start["line"], start["character"]), (end["line"], end["character"]), change["text"])
         assert mirror.text == after
+
+
+def _rebuild(body: list[dict]) -> str:
+    """The document as a replay rebuilds it: the didOpen's text with every recorded change applied."""
+    opened = next(line for line in body if line["message"].get("method") == "textDocument/didOpen")
+    mirror = DocumentMirror(opened["message"]["params"]["textDocument"]["text"])
+    for line in body:
+        if line["message"].get("method") != "textDocument/didChange":
+            continue
+        for change in line["message"]["params"]["contentChanges"]:
+            if "range" in change:
+                start, end = change["range"]["start"], change["range"]["end"]
+                mirror.apply_change(
+                    (start["line"], start["character"]), (end["line"], end["character"]), change["text"]
+                )
+            else:
+                mirror.replace_all(change["text"])
+    return mirror.text
+
+
+def _fragments(secret: str, text: str) -> list[str]:
+    """The 4-character pieces of `secret` that occur in `text`."""
+    return sorted({secret[i : i + 4] for i in range(len(secret) - 3) if secret[i : i + 4] in text})
+
+
+def _joined(body: list[dict]) -> str:
+    """Every text the recording's changes insert, joined in order: what an attacker could glue back."""
+    return "".join(
+        change["text"]
+        for line in body
+        if line["message"].get("method") == "textDocument/didChange"
+        for change in line["message"]["params"]["contentChanges"]
+    )
+
+
+def _recorded_changes(recording: Path) -> int:
+    """How many didChange messages the recording's lines stand for so far."""
+    if not recording.exists():
+        return 0
+    lines = [json.loads(x) for x in recording.read_text(encoding="utf-8").splitlines()[1:] if x.endswith("}")]
+    return sum(x.get("coalesced", 1) for x in lines if x["message"].get("method") == "textDocument/didChange")
+
+
+def _type(client: ProactiveClient, uri: str, line: int, column: int, text: str, version: int) -> int:
+    """Type `text` one key per didChange at (line, column) of a line being written; the next version."""
+    for ch in text:
+        _insert(client, uri, line, column, ch, version)
+        version += 1
+        if ch == "\n":
+            line, column = line + 1, 0
+        else:
+            column += 1
+    return version
+
+
+async def test_a_token_typed_with_a_pause_longer_than_the_burst_leaves_no_fragment(
+    tmp_path: Path, calc_project: Path
+) -> None:
+    """The first half of a token is a burst of its own (the pause ends it), yet the recording holds
+    no piece of it: the word at the cursor is held back until it is whole, then redacted whole."""
+    recording = tmp_path / "paused.recording.jsonl"
+    client = await start_session(
+        calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)]
+    )
+    path = calc_project / "deploy.py"
+    path.write_text("import os\n\n")
+    try:
+        uri = _open(client, path, path.read_text(), "python")
+        first = 'GITHUB = "' + TYPED[:20]
+        version = _type(client, uri, 2, 0, first, 2)
+        # The pause: the first half's burst has ended and is on disk (editQuietMs is 100 ms here).
+        await eventually(lambda: _recorded_changes(recording) == len(first), timeout=15)
+        second = TYPED[20:] + '"\n'
+        version = _type(client, uri, 2, len(first), second, version)
+        _type(client, uri, 3, 0, "print(os.name)\n", version)
+        _save(client, uri)
+        status = await client.execute(protocol.COMMAND_STATUS)
+        assert status["events"] >= 1
+    finally:
+        await client.shutdown_session()
+    raw = recording.read_text(encoding="utf-8")
+    body = _lines(recording)[1:]
+    assert _fragments(TYPED, raw) == [] and "ghp_" not in raw
+    assert _fragments(TYPED, _joined(body)) == []
+    assert _rebuild(body) == 'import os\n\nGITHUB = "[REDACTED:github_token]"\nprint(os.name)\n'
+    changes = [line for line in body if line["message"].get("method") == "textDocument/didChange"]
+    assert sum(line.get("coalesced", 1) for line in changes) == len(first) + len(second) + len("print(os.name)\n")
+
+
+async def test_a_server_killed_mid_burst_leaves_a_valid_recording_with_no_secret(
+    tmp_path: Path, calc_project: Path
+) -> None:
+    """SIGKILL during a burst that editQuietMs (10 minutes here) would never end: what was typed
+    before the last FLUSH_EVERY_S is on disk, the half-typed token is not, and the file loads."""
+    recording = tmp_path / "killed.recording.jsonl"
+    client = await start_session(
+        calc_project,
+        tmp_path / "feedback.jsonl",
+        command=[*SERVER_COMMAND, "--record", str(recording)],
+        settings={"editQuietMs": 600_000},
+    )
+    path = calc_project / "deploy.py"
+    path.write_text("import os\n\n")
+    server = client._server
+    assert server is not None
+    try:
+        uri = _open(client, path, path.read_text(), "python")
+        typed = "TIMEOUT = 30\n"
+        version = _type(client, uri, 2, 0, typed, 2)
+        # Written while the burst goes on: only the periodic flush can have done it.
+        await eventually(lambda: _recorded_changes(recording) == len(typed), timeout=15)
+        assert "TIMEOUT = 30" in _rebuild(_lines(recording)[1:])
+        _type(client, uri, 3, 0, 'TOKEN_B = "' + TYPED[:30], version)
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        await server.wait()
+        try:
+            await client.stop()
+        except Exception:
+            pass
+    raw = recording.read_text(encoding="utf-8")
+    lines = raw.splitlines()
+    assert all(json.loads(line) for line in lines)  # no torn line: each one is written whole
+    assert _fragments(TYPED, raw) == [] and "ghp_" not in raw
+    body = _lines(recording)[1:]
+    assert _fragments(TYPED, _joined(body)) == []
+    text = _rebuild(body)
+    head = "import os\n\nTIMEOUT = 30\n"
+    assert text.startswith(head) and 'TOKEN_B = "'.startswith(text[len(head) :]), text
+    session = recording_as_session(recording)  # and it loads as a replay session
+    assert [a.action for a in session.actions][:1] == ["open"]
+
+
+def test_the_held_word_is_the_run_of_non_blanks_at_the_cursor() -> None:
+    assert held_run('x = "ghp_abc"\n', 9) == (4, 13)
+    assert held_run("x = 1 \n", 6) == (6, 6)  # after a blank: nothing is held
+    assert held_run("", 0) == (0, 0)
+    long = "a" * (3 * HELD_RUN_CHARS)
+    assert held_run(long, len(long) // 2) == (HELD_RUN_CHARS // 2, len(long) // 2 + HELD_RUN_CHARS)
+
+
+def test_whole_text_changes_and_a_saved_text_keep_the_held_word_out(tmp_path: Path) -> None:
+    """A client that syncs whole texts, pausing mid-token, then saving with includeText: the
+    recorder finds the cursor by comparing texts, and the didSave's text is the recorded one."""
+    path = tmp_path / "r.jsonl"
+    recorder = Recorder(SimpleNamespace(), path)
+    uri = (tmp_path / "app.py").as_uri()
+    open_ = {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}}
+    recorder.record({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": open_}, now=1.0)
+    typed = 'key = "' + TYPED
+    for i in range(1, len(typed) + 1):
+        if i == 20:
+            recorder.flush()  # the pause
+        change = {"textDocument": {"uri": uri, "version": 1 + i}, "contentChanges": [{"text": "x = 1\n" + typed[:i]}]}
+        recorder.record({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": change}, now=1.0 + i)
+    save = {"textDocument": {"uri": uri}, "text": "x = 1\n" + typed}
+    recorder.record({"jsonrpc": "2.0", "method": "textDocument/didSave", "params": save}, now=100.0)
+    recorder.close()
+    raw = path.read_text(encoding="utf-8")
+    assert _fragments(TYPED, raw) == []
+    body = _lines(path)[1:]
+    assert _rebuild(body) == "x = 1\nkey = "
+    assert body[-1]["message"]["params"]["text"] == "x = 1\nkey = "

@@ -2,8 +2,7 @@
 
 The file starts with a header line ``{"format": "proactive-ls/recording", "version": 1, "started": <unix>}``;
 then one line per message received, in arrival order: ``{"t": <unix seconds>, "message": <JSON-RPC>}``
-(``"excluded": true`` is added when the message's document content was dropped). Each line is
-flushed when written, so a crash loses at most the message being written.
+(``"excluded": true`` is added when the message's document content was dropped).
 
 What is kept follows the event history's rules (proactive_ls/sensing/redaction/):
 
@@ -16,8 +15,17 @@ What is kept follows the event history's rules (proactive_ls/sensing/redaction/)
   the didChange messages of one edit burst (until ``editQuietMs`` passes, or any other message
   arrives) are written as one didChange: the smallest range change from the redacted text before
   the burst to the redacted text after it (so a replay sees the same edit, on redacted text).
-  A secret typed one character per message is redacted like one pasted at once, and no line of
-  the recording holds a part of it (``"coalesced": n`` says how many messages the line stands for).
+  ``"coalesced": n`` says how many messages the line stands for;
+* the word being typed is held back: the run of non-blank characters around the last change (up
+  to :data:`HELD_RUN_CHARS` each side) is left out of the recorded text until the cursor leaves
+  it (a blank typed after it, an edit elsewhere). A secret typed with pauses, even longer than
+  ``editQuietMs``, is therefore written only once it is whole, and then redacted with the whole
+  document around it: no line holds a part of it, and joining the lines rebuilds none of it. A
+  didSave's text is written as the recording has the document (the held word left out too);
+* a long burst is written every :data:`FLUSH_EVERY_S` seconds, so a server killed without a
+  ``shutdown`` (SIGKILL, a crash) loses at most the changes of that last interval and the held
+  word; nothing is ever written unredacted. Each line is flushed when written, so a crash loses at
+  most the message being written.
 
 :func:`proactive_ls.replay.loaders.recording_as_session` turns a recording into a replay session
 (docs/replay-format.md), so ``proactive-ls replay`` runs it through the engine or the server again.
@@ -50,6 +58,14 @@ log = logging.getLogger(__name__)
 
 FORMAT = "proactive-ls/recording"
 VERSION = 1
+
+# A burst still being typed is written at least this often: what a kill can lose. Shorter than the
+# default editQuietMs, so a replay of a long burst sees changes as close together as the live one.
+FLUSH_EVERY_S = 0.5
+
+# How far the held word (the run of non-blank characters at the cursor) reaches on each side: a
+# secret is shorter; a minified line must not hold back a whole document.
+HELD_RUN_CHARS = 2048
 
 
 def line_structure(text: str) -> str:
@@ -91,6 +107,25 @@ def minimal_change(before: str, after: str, encoding: str = "utf-16") -> dict[st
     return {"range": rng, "text": after[prefix : len(after) - suffix]}
 
 
+def held_run(text: str, cursor: int) -> tuple[int, int]:
+    """The run of non-blank characters around `cursor` in `text`, bounded by HELD_RUN_CHARS each side."""
+    cursor = max(0, min(cursor, len(text)))
+    start, low = cursor, max(0, cursor - HELD_RUN_CHARS)
+    while start > low and not text[start - 1].isspace():
+        start -= 1
+    end, high = cursor, min(len(text), cursor + HELD_RUN_CHARS)
+    while end < high and not text[end].isspace():
+        end += 1
+    return start, end
+
+
+def _index(line: str, byte_column: int) -> int:
+    """The string index of a UTF-8 byte column of `line`."""
+    if line.isascii():
+        return byte_column
+    return len(line.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
+
+
 def redact_strings(value: Any, redact: Callable[[str], str]) -> Any:
     """Every string in a JSON value passed through `redact` (keys are left alone)."""
     if isinstance(value, str):
@@ -126,7 +161,9 @@ class Recorder:
         self._mirrors: dict[str, DocumentMirror] = {}  # the open documents' text, as the client has it
         self._written: dict[str, str] = {}  # uri -> the document's text as the recording has it (redacted)
         self._held: dict[str, tuple[float, int, int]] = {}  # uri -> (last change's time, version, messages)
-        self._timer: asyncio.TimerHandle | None = None
+        self._cursor: dict[str, tuple[int, int]] = {}  # uri -> (line, string index) after its last change
+        self._timer: asyncio.TimerHandle | None = None  # the end of the burst: editQuietMs after its last change
+        self._every: asyncio.TimerHandle | None = None  # FLUSH_EVERY_S after the first change not written
         self._write({"format": FORMAT, "version": VERSION, "started": time.time()})
 
     # -- which redactor applies --------------------------------------------------------------------
@@ -178,6 +215,8 @@ class Recorder:
             kept, excluded = self._strip_excluded(item, redactor)
             if not excluded and self._mirror(kept, t):
                 return  # held: written as the whole redacted text when the burst ends
+            if not excluded and isinstance(kept, SaveInput) and kept.text is not None and kept.uri in self._written:
+                kept = kept.model_copy(update={"text": self._written[kept.uri]})  # the held word stays out
             message = {**message, "params": route.params_json(kept)}
             if excluded:
                 line["excluded"] = True
@@ -199,21 +238,40 @@ class Recorder:
         elif isinstance(item, CloseInput) and item.uri:
             self._mirrors.pop(item.uri, None)
             self._written.pop(item.uri, None)
+            self._cursor.pop(item.uri, None)
         elif isinstance(item, ChangeInput) and item.uri and (mirror := self._mirrors.get(item.uri)) is not None:
             for change in item.changes:
                 c = change.change()
                 if c.start is None or c.end is None:
-                    mirror.replace_all(c.text)
+                    self._cursor[item.uri] = self._replace_all(mirror, c.text)
                 else:
-                    mirror.apply_change(c.start, c.end, c.text)
+                    span = mirror.apply_change(c.start, c.end, c.text)
+                    row = span.new_end_line
+                    self._cursor[item.uri] = (row, _index(mirror.lines[row], span.new_end_point[1]))
             held = self._held.get(item.uri)
             self._held[item.uri] = (t, item.version, (held[2] if held else 0) + 1)
             self._arm()
             return True
         return False
 
+    @staticmethod
+    def _replace_all(mirror: DocumentMirror, text: str) -> tuple[int, int]:
+        """Replace the whole text; the cursor is where the new text stops matching the old from the end."""
+        old = mirror.text
+        limit = min(len(old), len(text))
+        prefix = 0
+        while prefix < limit and old[prefix] == text[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[-1 - suffix] == text[-1 - suffix]:
+            suffix += 1
+        mirror.replace_all(text)
+        lines = split_lines(text[: len(text) - suffix])
+        return len(lines) - 1, len(lines[-1])
+
     def _arm(self) -> None:
-        """Flush once the user has paused typing (the same pause that ends an edit burst)."""
+        """Flush once the user has paused typing (the same pause that ends an edit burst), and at least
+        every FLUSH_EVERY_S while the burst goes on."""
         if self._timer is not None:
             self._timer.cancel()
         try:
@@ -221,6 +279,8 @@ class Recorder:
         except RuntimeError:
             return  # no loop (a direct call): the next message or close() flushes
         self._timer = loop.call_later(self._settings.edit_quiet_ms / 1000, self._flush_safely)
+        if self._every is None:
+            self._every = loop.call_later(FLUSH_EVERY_S, self._flush_safely)
 
     def _flush_safely(self) -> None:
         try:
@@ -230,9 +290,10 @@ class Recorder:
 
     def flush(self) -> None:
         """Write every held burst as one didChange carrying the document's whole text, redacted."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._every):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._every = None
         held, self._held = self._held, {}
         redactor = self.redactor()
         for uri, (t, version, count) in held.items():
@@ -240,12 +301,25 @@ class Recorder:
             if mirror is None:
                 continue
             before = self._written.get(uri, "")
-            after = redactor.redact(mirror.text)
+            after = redactor.redact(self._without_held_run(uri, mirror))
             self._written[uri] = after
             change = minimal_change(before, after, mirror.encoding)
             params = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}
             message = {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params}
             self._write({"t": t, "message": message, "coalesced": count})
+
+    def _without_held_run(self, uri: str, mirror: DocumentMirror) -> str:
+        """The document's text without the word at its cursor (see the module doc)."""
+        text = mirror.text
+        cursor = self._cursor.get(uri)
+        if cursor is None:
+            return text
+        row, index = cursor
+        if row >= len(mirror.lines):
+            return text
+        offset = sum(len(line) for line in mirror.lines[:row]) + min(index, len(mirror.lines[row]))
+        start, end = held_run(text, offset)
+        return text[:start] + text[end:]
 
     def _is_excluded(self, uri: str, redactor: Redactor) -> bool:
         if uri not in self._excluded:
@@ -306,4 +380,15 @@ def attach_recorder(server: Any, path: Path) -> Recorder:
     return recorder
 
 
-__all__ = ["FORMAT", "VERSION", "Recorder", "attach_recorder", "initialize_roots", "line_structure", "redact_strings"]
+__all__ = [
+    "FLUSH_EVERY_S",
+    "FORMAT",
+    "HELD_RUN_CHARS",
+    "VERSION",
+    "Recorder",
+    "held_run",
+    "attach_recorder",
+    "initialize_roots",
+    "line_structure",
+    "redact_strings",
+]
