@@ -77,6 +77,39 @@ def _record(
     )
 
 
+def test_a_user_who_disagrees_with_the_judge_learns_to_trust_it_less() -> None:
+    """The weight on the judge's logit: a user who accepts what the judge doubts and turns down what
+    it is sure of ends up ranking proposals against the judge's order; one who agrees, with it."""
+    rng = random.Random(3)
+    contrary, agreeing = UserModel(), UserModel()
+    for _ in range(80):
+        score = rng.uniform(0.05, 0.95)
+        contrary.learn({"kind": "task:fix"}, logit(score), "accepted" if score < 0.5 else "rejected")
+        agreeing.learn({"kind": "task:fix"}, logit(score), "accepted" if score >= 0.5 else "rejected")
+    assert contrary.weights["prior"].mean < 0 < agreeing.weights["prior"].mean
+    low, high = logit(0.3), logit(0.7)
+    assert agreeing.probability({"kind": "task:fix"}, high) > agreeing.probability({"kind": "task:fix"}, low)
+    # Its variance is small (0.1): the judge's order still counts for much after a few answers.
+    few = UserModel()
+    for _ in range(5):
+        few.learn({"kind": "task:fix"}, high, "rejected")
+    assert few.probability({"kind": "task:fix"}, high) > few.probability({"kind": "task:fix"}, low)
+
+
+def test_asking_shows_what_the_model_holds_back_and_says_so(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    for i in range(4):
+        log.append_sync(_record("rejected", i))
+    learner = Learner(LearningStore(log.path, tmp_path / "state"))
+    context = {"kind": "commit_draft"}
+    kept = learner.decide(context, None, 0.35)
+    assert not kept.show and "did not want commit_draft" in kept.reason
+    asked = learner.decide(context, None, 0.35, asked=True)
+    assert asked.show and asked.asked and asked.reason.startswith("learned: you asked")
+    verdict = learner.verdict(asked, None, "local")
+    assert verdict is not None and verdict.accept and verdict.reason.startswith("learned: you asked")
+
+
 def test_the_store_folds_the_log_and_rebuilds_a_corrupt_or_missing_state(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "feedback.jsonl")
     for i, outcome in enumerate(["rejected", "accepted", "rejected", "ignored", "snoozed"]):

@@ -121,6 +121,47 @@ async def test_a_rejected_kind_stays_silent_after_a_restart_while_an_accepted_ki
         await client.shutdown_session()
 
 
+async def test_asking_for_a_proposal_brings_back_a_silenced_kind_and_an_accept_keeps_it(
+    tmp_path: Path, calc_project: Path
+) -> None:
+    """A changed mind, heard: the user silenced a kind by rejecting it, then asks for a proposal
+    (proposeNow); what the model held back is shown, saying why, and once accepted the kind comes
+    again unasked."""
+    log, data = tmp_path / "feedback.jsonl", tmp_path / "data"
+    client = await start_session(calc_project, log, env=_env(data))
+    try:
+        for name in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta"):
+            triggers = (await _status(client))["triggers"]
+            _errors_after_save(client, calc_project, name)
+            status = await _decided(client, triggers + 1)
+            if not status["lastDecision"].startswith("proposed"):
+                break
+            await client.execute(protocol.COMMAND_REJECT, client.proposals[-1]["id"])
+        assert status["lastDecision"].startswith("filtered: learned:"), status["lastDecision"]
+        held_back = len(client.proposals)
+
+        answer = await client.execute(protocol.COMMAND_PROPOSE_NOW)
+        assert len(answer["proposed"]) == 1, answer
+        asked = await client.wait_until(lambda: client.proposals[-1] if len(client.proposals) > held_back else None)
+        assert asked["id"] == answer["proposed"][0] and asked["task"] == f"Fix the error in '{name}.py'"
+        await client.execute(protocol.COMMAND_ACCEPT, asked["id"])
+        record = await eventually(
+            lambda: next(
+                (r for r in read_log(log) if r["proposal_id"] == asked["id"] and r["outcome"] == "accepted"), None
+            )
+        )
+        assert record["judge_reason"].startswith("learned: you asked"), record["judge_reason"]
+
+        triggers = (await _status(client))["triggers"]
+        _errors_after_save(client, calc_project, "omega")  # the next one comes without asking
+        status = await _decided(client, triggers + 1)
+        assert status["lastDecision"].startswith("proposed"), status["lastDecision"]
+        assert client.proposals[-1]["task"] == "Fix the error in 'omega.py'"
+        assert status["learning"]["kinds"]["errors_after_save"]["accepted"] == 1
+    finally:
+        await client.shutdown_session()
+
+
 def _state_files(data: Path) -> list[Path]:
     return sorted((data / "proactive-ls" / "learning").glob("*.json"))
 

@@ -338,6 +338,49 @@ def test_dont_suggest_this_kind_again_from_the_select_prompt_mutes_the_kind(
 
 
 @needs_server
+def test_propose_now_brings_back_a_kind_the_server_learnt_you_turn_down(
+    tmp_path: Path, project: Path, editor_factory
+) -> None:
+    """Rejected twice or so, the failing run is kept back (learning); :ProactiveProposeNow shows it
+    anyway, saying why, and accepting it opens the failing line."""
+    log = tmp_path / "feedback.jsonl"
+    ed = editor_factory(project, log)
+    _run_failing_tests(ed, project)
+    for run in range(1, 6):  # each run ends in a proposal, or in a record of it kept back
+        if run > 1:  # a new failing test each time: not the same task the user just turned down
+            (project / "tests" / "test_calc.py").write_text(TEST_CALC.replace("three", f"three_{run}"))
+            ed.nvim.command(f"ProactiveRun {sys.executable} -m pytest -q -p no:cacheprovider")
+        wait_for(
+            lambda run=run: ed.pending() or len(read_log(log)) >= run,
+            timeout=120,
+            what=f"test run {run} to be proposed or kept back",
+            debug=ed.messages,
+        )
+        if not ed.pending():
+            break
+        ed.nvim.command("ProactiveReject")
+        wait_for(
+            lambda run=run: len(read_log(log)) >= run and not ed.pending(), what="the rejection", debug=ed.messages
+        )
+    records = read_log(log)
+    assert records[-1]["outcome"] == "filtered" and records[-1]["detail"].startswith("learned:"), records[-1]
+    assert 2 <= sum(r["outcome"] == "rejected" for r in records) <= 4
+
+    ed.nvim.command("ProactiveProposeNow")
+    proposal = _next_proposal(ed)
+    assert f"test_mean_of_three_{run}" in proposal["task"]
+    ed.nvim.command("ProactiveAccept")
+    accepted = wait_for(
+        lambda: next((r for r in read_log(log) if r["outcome"] == "accepted"), None),
+        what="the accept",
+        debug=ed.messages,
+    )
+    assert accepted["proposal_id"] == proposal["id"] and accepted["judge_reason"].startswith("learned: you asked")
+    test_file = project / "tests" / "test_calc.py"
+    wait_for(lambda: ed.current()[:2] == (str(test_file), _failing_line()), what="the failing line opened")
+
+
+@needs_server
 def test_snooze_records_the_pending_proposal(tmp_path: Path, project: Path, editor_factory) -> None:
     log = tmp_path / "feedback.jsonl"
     ed = editor_factory(project, log)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
+import math
 import os
 import random
 import statistics
@@ -40,7 +42,7 @@ from proactive_ls.config import parse_settings
 from proactive_ls.engine.driver import VirtualClock
 from proactive_ls.inputs import EventInput
 from proactive_ls.learning.context import task_kind
-from proactive_ls.learning.model import UserModel, logit
+from proactive_ls.learning.model import DEFAULT_PARAMS, Params, UserModel, logit
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
 
 KINDS = ("failure", "errors", "syntax", "commit")
@@ -77,11 +79,21 @@ def _noisy(kind: str, i: int, n: int, rng: random.Random) -> Answer:
     return _failures_not_commits(kind, i, n, rng)
 
 
-USERS: dict[str, tuple[str, Policy]] = {
-    "failures-not-commits": ("accepts failures, rejects commit drafts", _failures_not_commits),
-    "ignores-syntax": ("leaves syntax nags unanswered", _ignores_syntax),
-    "changes-mind": ("failures yes then no; commit drafts no then yes", _changes_mind),
-    "noisy": ("as the first, but answers at random 1 time in 5", _noisy),
+#: How often a simulated user who wanted a proposal and did not get one asks for it
+#: (``proactive.proposeNow``): now and then, not every time.
+ASKS = 1 / 3
+
+#: name: (description, how they answer, how often they ask for a proposal they missed).
+USERS: dict[str, tuple[str, Policy, float]] = {
+    "failures-not-commits": ("accepts failures, rejects commit drafts", _failures_not_commits, ASKS),
+    "ignores-syntax": ("leaves syntax nags unanswered", _ignores_syntax, ASKS),
+    "changes-mind": ("failures yes then no; commit drafts no then yes", _changes_mind, ASKS),
+    "noisy": ("as the first, but answers at random 1 time in 5", _noisy, ASKS),
+    "changes-mind-never-asks": ("as changes-mind, but never asks for a proposal", _changes_mind, 0.0),
+}
+#: The kinds of the simulation as the engine names them (control/kinds.py).
+ENGINE_KIND = {"failure": "failing_command", "errors": "errors_after_save", "syntax": "syntax_error"} | {
+    "commit": "commit_draft"
 }
 
 
@@ -140,6 +152,7 @@ class Trial:
     shown: bool
     answer: Answer | None
     wanted: Answer
+    asked: bool = False  # shown because the user asked for a proposal (proposeNow)
 
 
 @dataclass
@@ -150,11 +163,19 @@ class UserRun:
     decide_ms: list[float] = field(default_factory=list)
 
 
-async def simulate(user: str, policy: Policy, learning: bool, per_kind: int, seed: int, workdir: Path) -> UserRun:
-    """One simulated user's long session through a real Session (virtual clock, real log, real model)."""
+async def simulate(
+    user: str, policy: Policy, learning: bool, per_kind: int, seed: int, workdir: Path, asks: float = 0.0
+) -> UserRun:
+    """One simulated user's long session through a real Session (virtual clock, real log, real model).
+
+    A user who wanted the proposal of an opportunity and did not get it asks for one
+    (``proactive.proposeNow``) with probability ``asks``, as a person who misses something does
+    now and then; what they are then shown they answer by their own rule, as any other.
+    """
     from proactive_ls.session import Session
 
     rng = random.Random(seed)
+    ask_rng = random.Random(seed + 7919)  # its own stream: asking does not change the answers drawn
     order = [k for k in KINDS for _ in range(per_kind)]
     rng.shuffle(order)
     folder = workdir / f"{user}-{'learning' if learning else 'global'}"
@@ -195,6 +216,12 @@ async def simulate(user: str, policy: Policy, learning: bool, per_kind: int, see
         await clock.advance(now)
         run.decide_ms.append((time.perf_counter() - started) * 1000)
         shown = len(made) > before
+        asked = False
+        if not shown and learning and wanted == "accepted" and ask_rng.random() < asks:
+            await session.propose_now()
+            asked = shown = len(made) > before and made[-1].kind == ENGINE_KIND[kind]
+            if len(made) > before and not asked:  # the request brought up something else: "not now"
+                await session.not_now(made[-1].id)
         answer: Answer | None = None
         if shown:
             proposal = made[-1]
@@ -206,7 +233,7 @@ async def simulate(user: str, policy: Policy, learning: bool, per_kind: int, see
             else:
                 now += settings.ignore_after_s + 1
                 await clock.advance(now)
-        run.trials.append(Trial(kind, i, shown, answer, wanted))
+        run.trials.append(Trial(kind, i, shown, answer, wanted, asked))
     await session.aclose()
     return run
 
@@ -236,7 +263,24 @@ def kind_figures(run: UserRun, kind: str, per_kind: int) -> dict[str, Any]:
         "first20Acceptance": _share([t.answer == "accepted" for t in first if t.shown]),
         "last20Acceptance": _share([t.answer == "accepted" for t in last if t.shown]),
         "answersBeforeFirstSilence": answers_to_learn,
+        "shownOnRequest": sum(t.asked for t in trials),
     }
+
+
+def changed_mind(run: UserRun, per_kind: int) -> dict[str, int | None]:
+    """Opportunities after the switch (half-way) until the change is followed: failures (yes -> no)
+    until the first kept back; commit drafts (no -> yes) until first shown at all (asked for or
+    explored), and until the model shows one of its own accord (the figure the target is about)."""
+    out: dict[str, int | None] = {}
+    failures = [t for t in run.trials if t.kind == "failure" and t.index >= per_kind // 2]
+    commits = [t for t in run.trials if t.kind == "commit" and t.index >= per_kind // 2]
+    k = next((j for j, t in enumerate(failures) if not t.shown), None)
+    out["failure yes->no"] = None if k is None else k + 1
+    k = next((j for j, t in enumerate(commits) if t.shown), None)
+    out["commit no->yes, first shown (asked for or not)"] = None if k is None else k + 1
+    k = next((j for j, t in enumerate(commits) if t.shown and not t.asked), None)
+    out["commit no->yes"] = None if k is None else k + 1
+    return out
 
 
 def targets(runs: dict[str, UserRun], per_kind: int) -> dict[str, Any]:
@@ -278,15 +322,10 @@ def targets(runs: dict[str, UserRun], per_kind: int) -> dict[str, Any]:
         if (run.user, t.kind) not in (("failures-not-commits", "commit"), ("ignores-syntax", "syntax"))
     ]
     out["wantedKindShown"] = {"value": _share(accepted_kinds), "target": ">= 0.95"}
-    mind = runs["changes-mind"]
     noticed: dict[str, int | None] = {}
-    for kind, direction in (("failure", "yes->no"), ("commit", "no->yes")):
-        after = [t for t in mind.trials if t.kind == kind and t.index >= per_kind // 2]
-        if direction == "yes->no":  # opportunities after the switch until it first stays silent
-            k = next((j for j, t in enumerate(after) if not t.shown), None)
-        else:  # until it is shown (and accepted) again
-            k = next((j for j, t in enumerate(after) if t.shown), None)
-        noticed[f"{kind} {direction}"] = None if k is None else k + 1
+    for user in ("changes-mind", "changes-mind-never-asks"):
+        for name, value in changed_mind(runs[user], per_kind).items():
+            noticed[f"{user}: {name}"] = value
     out["changedMindNoticedWithin"] = {"value": noticed, "target": "<= 10 opportunities"}
     return out
 
@@ -338,44 +377,108 @@ def _classify(rows: Sequence[tuple[float, bool, float]]) -> dict[str, Any]:
 Decision = tuple[float, bool, str | None]  # (global score, label, task or None for silence)
 
 
-def online(users: dict[Any, list[list[Decision]]]) -> dict[str, Any]:
-    """Predict each user's decisions in time order from the prior plus their earlier ones.
+Prediction = tuple[float, bool, int]  # (probability, label, how many of the user's decisions were seen)
 
-    ``users`` maps a user to its steps in time order, each step the decisions judged at that moment
-    (several proposals, or silence, for one history). A step is predicted from the earlier steps
-    only; its own answers are learnt once all of it is predicted.
-    """
-    predictions: dict[str, dict[Any, list[tuple[float, bool, int]]]] = {"global": {}, "perUser": {}}
-    for user, steps in users.items():
-        model = UserModel()
-        g: list[tuple[float, bool, int]] = []
-        u: list[tuple[float, bool, int]] = []
+
+def predict_online(steps: list[list[Decision]], params: Params) -> list[Prediction]:
+    """One user's decisions predicted in time order from the prior plus their earlier ones only
+    (a step's decisions are all predicted before any of them is learnt)."""
+    model = UserModel(params=params)
+    out: list[Prediction] = []
+    seen = 0
+    for step in steps:
+        for score, label, task in step:
+            out.append((model.probability({"kind": task_kind(task)}, logit(score)), label, seen))
+        for score, label, task in step:
+            model.learn({"kind": task_kind(task)}, logit(score), "accepted" if label else "rejected")
+        seen += len(step)
+    return out
+
+
+#: The hyper-parameters tried by the nested cross-validation (the product's defaults among them).
+GRID: tuple[Params, ...] = tuple(
+    Params(user=u, kind=k, prior=p, forget=f)
+    for u in (0.2, 1.0)
+    for k in (0.3, 1.0, 3.0)
+    for p in (0.0, 0.05, 0.1, 0.3)
+    for f in (0.9, 0.95, 1.0)
+)
+FOLDS = 4
+
+
+def _log_loss(preds: Sequence[Prediction]) -> float:
+    total = 0.0
+    for s, y, _ in preds:
+        s = min(1 - 1e-6, max(1e-6, s))
+        total -= math.log(s if y else 1 - s)
+    return total / max(1, len(preds))
+
+
+def nested(
+    users: dict[Any, list[list[Decision]]], group: Callable[[Any], Any]
+) -> tuple[dict[Any, list[Prediction]], list[dict[str, Any]]]:
+    """Per-user predictions with hyper-parameters chosen on other users only: the users are split
+    into :data:`FOLDS` folds by ``group`` (their trace: two annotators of one trace judged the same
+    proposals), and each fold is predicted with the :data:`GRID` setting of least log-loss on the
+    other folds' users. Returns the predictions and, per fold, what was chosen."""
+    groups = sorted({group(u) for u in users}, key=str)
+    fold_of = {g: i % FOLDS for i, g in enumerate(groups)}
+    by_params = [{u: predict_online(steps, params) for u, steps in users.items()} for params in GRID]
+    chosen: dict[Any, list[Prediction]] = {}
+    folds = []
+    for fold in range(FOLDS):
+        inside = [u for u in users if fold_of[group(u)] == fold]
+        others = [u for u in users if fold_of[group(u)] != fold]
+        losses = [_log_loss([p for u in others for p in preds[u]]) for preds in by_params]
+        best = min(range(len(GRID)), key=losses.__getitem__)
+        folds.append(
+            {"users": len(inside), "params": dataclasses.asdict(GRID[best]), "innerLogLoss": round(losses[best], 4)}
+        )
+        for u in inside:
+            chosen[u] = by_params[best][u]
+    return chosen, folds
+
+
+def _buckets(by_user: dict[Any, list[Prediction]]) -> dict[str, Any]:
+    """F1 / accuracy / AUC by how many of the user's decisions were seen, each user's threshold
+    chosen on the other users only."""
+    rows_by_bucket: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
+    for user, preds in by_user.items():
+        others = [(s, y) for v, p in by_user.items() if v != user for s, y, _ in p]
+        threshold = _best_threshold(others)  # chosen on the other users only
+        for s, y, k in preds:
+            for lo, hi in BUCKETS:
+                if lo <= k <= hi:
+                    name = f"{lo}" if lo == hi else (f"{lo}+" if hi >= 10**9 else f"{lo}-{hi}")
+                    rows_by_bucket[name].append((s, y, threshold))
+            if k >= 24:
+                rows_by_bucket["from25th"].append((s, y, threshold))
+            rows_by_bucket["all"].append((s, y, threshold))
+    return {b: _classify(r) for b, r in rows_by_bucket.items()}
+
+
+def online(users: dict[Any, list[list[Decision]]], group: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Each user's decisions predicted in time order three ways: the global judge alone; with the
+    per-user model at the product's defaults (:data:`DEFAULT_PARAMS`, chosen knowing every user:
+    an optimistic figure); and with the per-user model's hyper-parameters chosen by nested
+    cross-validation across users (the honest figure)."""
+    group = group if group is not None else (lambda u: u)
+    global_only: dict[Any, list[Prediction]] = {}
+    for u, steps in users.items():  # the global judge's predictions, with the same "seen" counts
         seen = 0
+        preds: list[Prediction] = []
         for step in steps:
-            for score, label, task in step:
-                g.append((score, label, seen))
-                u.append((model.probability({"kind": task_kind(task)}, logit(score)), label, seen))
-            for score, label, task in step:
-                model.learn({"kind": task_kind(task)}, logit(score), "accepted" if label else "rejected")
+            preds.extend((s, y, seen) for s, y, _ in step)
             seen += len(step)
-        predictions["global"][user] = g
-        predictions["perUser"][user] = u
-    result: dict[str, Any] = {}
-    for method, by_user in predictions.items():
-        rows_by_bucket: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
-        for user, preds in by_user.items():
-            others = [(s, y) for v, p in by_user.items() if v != user for s, y, _ in p]
-            threshold = _best_threshold(others)  # chosen on the other users only
-            for s, y, k in preds:
-                for lo, hi in BUCKETS:
-                    if lo <= k <= hi:
-                        name = f"{lo}" if lo == hi else (f"{lo}+" if hi >= 10**9 else f"{lo}-{hi}")
-                        rows_by_bucket[name].append((s, y, threshold))
-                if k >= 24:
-                    rows_by_bucket["from25th"].append((s, y, threshold))
-                rows_by_bucket["all"].append((s, y, threshold))
-        result[method] = {b: _classify(r) for b, r in rows_by_bucket.items()}
-    return result
+        global_only[u] = preds
+    defaults = {u: predict_online(steps, DEFAULT_PARAMS) for u, steps in users.items()}
+    cross, folds = nested(users, group)
+    return {
+        "global": _buckets(global_only),
+        "perUser": _buckets(cross),
+        "perUserDefaults": _buckets(defaults),
+        "folds": folds,
+    }
 
 
 def proactivebench_users(data: Path) -> tuple[dict[Any, list[list[Decision]]], dict[Any, list[list[Decision]]]]:
@@ -507,6 +610,30 @@ def decision_cost(data: Path | None, n: int = 400, repeats: int = 5) -> dict[str
 # --------------------------------------------------------------------------------------------
 
 
+#: The changed mind is measured again over this many seeds (where the switch falls among the other
+#: kinds' opportunities, and when the user asks, are chance).
+SEEDS = 10
+
+
+async def _changed_mind_over_seeds(per_kind: int, seed: int, workdir: Path) -> dict[str, Any]:
+    """Commit drafts no -> yes, noticed after how many opportunities, over :data:`SEEDS` seeds."""
+    out: dict[str, Any] = {}
+    for user in ("changes-mind", "changes-mind-never-asks"):
+        _, policy, asks = USERS[user]
+        values: list[int | None] = []
+        for s in range(SEEDS):
+            run = await simulate(f"{user}-seed{s}", policy, True, per_kind, seed + 100 * s, workdir / "seeds", asks)
+            values.append(changed_mind(run, per_kind)["commit no->yes"])
+        known = sorted(v if v is not None else per_kind for v in values)
+        out[user] = {
+            "noticedAfter": values,
+            "median": statistics.median(known),
+            "max": known[-1],
+            "within10": _share([v is not None and v <= 10 for v in values]),
+        }
+    return out
+
+
 async def _simulated(per_kind: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="proactive-bench-learning-") as tmp:
         workdir = Path(tmp)
@@ -515,13 +642,14 @@ async def _simulated(per_kind: int, seed: int) -> dict[str, Any]:
         try:
             runs: dict[bool, dict[str, UserRun]] = {True: {}, False: {}}
             for learning in (True, False):
-                for n, (user, (_, policy)) in enumerate(USERS.items()):
-                    runs[learning][user] = await simulate(user, policy, learning, per_kind, seed + n, workdir)
+                for n, (user, (_, policy, asks)) in enumerate(USERS.items()):
+                    runs[learning][user] = await simulate(user, policy, learning, per_kind, seed + n, workdir, asks)
         finally:
             if old is None:
                 os.environ.pop("XDG_DATA_HOME", None)
             else:
                 os.environ["XDG_DATA_HOME"] = old
+        over_seeds = await _changed_mind_over_seeds(per_kind, seed, workdir)
     figures = {
         ("learning" if learning else "globalOnly"): {
             user: {kind: kind_figures(run, kind, per_kind) for kind in KINDS} for user, run in by_user.items()
@@ -531,9 +659,10 @@ async def _simulated(per_kind: int, seed: int) -> dict[str, Any]:
     step_ms = [ms for run in runs[True].values() for ms in run.decide_ms]
     return {
         "perKind": per_kind,
-        "users": {u: d for u, (d, _) in USERS.items()},
+        "users": {u: d for u, (d, _, _) in USERS.items()},
         "figures": figures,
         "targets": targets(runs[True], per_kind),
+        "changedMindOverSeeds": over_seeds,
         "engineStepMs": {"p50": round(statistics.median(step_ms), 3), "max": round(max(step_ms), 3)},
     }
 
@@ -546,7 +675,7 @@ def run_bench(
         by_trace, by_annotator = proactivebench_users(data)
         result["proactivebench"] = {
             "traces": {"users": len(by_trace), **online(by_trace)},
-            "annotators": {"users": len(by_annotator), **online(by_annotator)},
+            "annotators": {"users": len(by_annotator), **online(by_annotator, group=lambda u: u[0])},
         }
     result["decisionCost"] = decision_cost(data)
     return result
@@ -580,6 +709,12 @@ def _tables(result: dict[str, Any]) -> list[Table]:
     for name, v in sim["targets"].items():
         t.add_row(name, json.dumps(v["value"]), v["target"])
     tables.append(t)
+    t = Table(title=f"Commit drafts no -> yes: opportunities until shown unasked ({SEEDS} seeds)")
+    for col in ("user", "per seed", "median", "max", "within 10"):
+        t.add_column(col)
+    for user, v in sim["changedMindOverSeeds"].items():
+        t.add_row(user, json.dumps(v["noticedAfter"]), str(v["median"]), str(v["max"]), str(v["within10"]))
+    tables.append(t)
     for part in ("traces", "annotators"):
         pb = result.get("proactivebench", {}).get(part)
         if not pb:
@@ -588,16 +723,31 @@ def _tables(result: dict[str, Any]) -> list[Table]:
         t.add_column("decisions seen")
         t.add_column("n")
         t.add_column("global only")
-        t.add_column("global + per-user")
+        t.add_column("+ per-user, cross-validated")
+        t.add_column("+ per-user, product defaults")
         for bucket in ("0", "1-9", "10-24", "25-49", "50+", "from25th", "all"):
-            g, u = pb["global"].get(bucket, {"n": 0}), pb["perUser"].get(bucket, {"n": 0})
+            g = pb["global"].get(bucket, {"n": 0})
             if not g["n"]:
                 continue
+            u, d = pb["perUser"][bucket], pb["perUserDefaults"][bucket]
             t.add_row(
                 bucket,
                 str(g["n"]),
                 f"{g['f1']} / {g['accuracy']} / {g['auc']}",
                 f"{u['f1']} / {u['accuracy']} / {u['auc']}",
+                f"{d['f1']} / {d['accuracy']} / {d['auc']}",
+            )
+        tables.append(t)
+        t = Table(title=f"Hyper-parameters chosen per fold of {part} (on the other folds' users)")
+        for col in ("fold", "users", "user", "kind", "prior", "forget", "inner log-loss"):
+            t.add_column(col)
+        for i, f in enumerate(pb["folds"]):
+            q = f["params"]
+            t.add_row(
+                str(i),
+                str(f["users"]),
+                *(str(q[k]) for k in ("user", "kind", "prior", "forget")),
+                str(f["innerLogLoss"]),
             )
         tables.append(t)
     cost = result["decisionCost"]
@@ -612,6 +762,7 @@ def _tables(result: dict[str, Any]) -> list[Table]:
 
 
 def main_bench_learning(data: Path | None, json_out: bool, per_kind: int = 60, seed: int = 0) -> int:
+    """Both parts, as tables (``--json``: the whole result, tables not printed)."""
     from proactive_ls.bench.gate_eval import default_data_dir
 
     folder = data if data is not None else default_data_dir()

@@ -252,7 +252,7 @@ class Engine:
         if suggestion is None:
             self.last_decision = "silent"
             return None
-        return await self._admit(suggestion, ctx, now, result)
+        return await self._admit(suggestion, ctx, now, result, asked=forced)
 
     async def _propose(self, ctx: ProposalContext) -> Suggestion | None:
         """Ask the proposer; a model's answer (which takes seconds) runs inside the editor's progress."""
@@ -262,7 +262,7 @@ class Engine:
             return await self.proposer.propose(ctx)
 
     async def _admit(
-        self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult
+        self, suggestion: Suggestion, ctx: ProposalContext, now: float, result: TickResult, asked: bool = False
     ) -> Proposal | None:
         key = suggestion.identity()
         if self.inside is not None and not all(self.inside(place) for place in _places(suggestion)):
@@ -289,7 +289,7 @@ class Engine:
         except Exception:
             log.exception("the judge %s failed; showing the proposal", self.judge.name)
             verdict = None
-        verdict = self._learned(suggestion, verdict)
+        verdict = self._learned(suggestion, verdict, asked)
         proposal = Proposal(
             id=uuid.uuid4().hex[:12],
             task=suggestion.task,
@@ -319,8 +319,11 @@ class Engine:
         self.last_decision = f"proposed {proposal.id}"
         return proposal
 
-    def _learned(self, suggestion: Suggestion, verdict: Verdict | None) -> Verdict | None:
-        """The per-user model's step of the decision (a separate step: explicit mutes come before it)."""
+    def _learned(self, suggestion: Suggestion, verdict: Verdict | None, asked: bool = False) -> Verdict | None:
+        """The per-user model's step of the decision (a separate step: explicit mutes come before it).
+
+        ``asked``: the user asked for a proposal (proposeNow); what they learnt to hold back is shown.
+        """
         if self.learner is None:
             return verdict
         uri = suggestion.anchor.uri if suggestion.anchor else None
@@ -331,7 +334,7 @@ class Engine:
             if isinstance(threshold, float)
             else threshold_for(self.settings.eagerness, self.settings.gate_threshold)
         )
-        decision = self.learner.decide(context, verdict, bar)
+        decision = self.learner.decide(context, verdict, bar, asked=asked)
         return self.learner.verdict(decision, verdict, self.judge.name)
 
     # -- outcomes ------------------------------------------------------------------------------

@@ -2,9 +2,16 @@
 
 The engine asks it after the judge (and after any explicit mute, which overrides everything):
 the judge's score is the prior, the user's model moves it, and the proposal is shown when the
-result reaches the bar of the user's eagerness. A kind the model keeps silent is still shown
-once every :data:`EXPLORE_EVERY` suppressed opportunities, so a user who changed their mind can
-say so.
+result reaches the bar of the user's eagerness. How a user who changed their mind is heard:
+
+- when they ask for a proposal (``proactive.proposeNow``), what the model would hold back is
+  shown: a request is the user's word, which an inference from older answers does not overrule
+  (explicit mutes, being their word too, still do). Their answer to it is learnt like any other,
+  so one accept brings the kind back when only a few noes silenced it;
+- a kind the model keeps silent is still shown once every :data:`EXPLORE_EVERY` suppressed
+  opportunities, for users who never ask. Blind exploration cannot be both rare and quick: to
+  notice a change within 10 opportunities it would have to show an unwanted kind at least once in
+  every 10, twice in every 20 (docs/learning.md).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ class Decision:
     prior: float
     reason: str
     explored: bool = False
+    asked: bool = False
 
 
 class Learner:
@@ -43,7 +51,9 @@ class Learner:
     def context(self, key: str, task: str, anchor_uri: str | None) -> dict[str, str]:
         return proposal_context(key, task, anchor_uri, self.workspace_roots)
 
-    def decide(self, context: dict[str, str], verdict: Verdict | None, bar: float) -> Decision:
+    def decide(self, context: dict[str, str], verdict: Verdict | None, bar: float, asked: bool = False) -> Decision:
+        """Show or keep back; ``asked``: the user asked for a proposal, so what they usually turn down
+        is shown (saying so) rather than kept back."""
         self.store.sync(reset=False)  # one stat when nothing was answered (a reset within a second)
         model = self.store.model
         if verdict is None:
@@ -61,6 +71,14 @@ class Learner:
             return Decision(True, p, prior, f"{LEARNED} {kind} {p:.2f} >= {bar:.2f}{why}; {answers}")
         if not prior_shows:  # the judge's verdict stands (and is not counted as a suppression)
             return Decision(False, p, prior, "")
+        if asked:
+            return Decision(
+                True,
+                p,
+                prior,
+                f"{LEARNED} you asked; you usually turn down {kind} ({p:.2f} < {bar:.2f}); {answers}",
+                asked=True,
+            )
         if tally.suppressed_since_shown + 1 >= EXPLORE_EVERY:
             return Decision(
                 True, p, prior, f"{LEARNED} re-exploring {kind} ({p:.2f} < {bar:.2f}); {answers}", explored=True
@@ -70,7 +88,9 @@ class Learner:
     def verdict(self, decision: Decision, verdict: Verdict | None, judge: str) -> Verdict | None:
         """The verdict the proposal carries: the judge's own when the model agrees with it, else one with
         the judge's score (the prior the log rebuilds from), the learned decision and its reason."""
-        if decision.show == (verdict.accept if verdict is not None else True) and not decision.explored:
+        if decision.show == (verdict.accept if verdict is not None else True) and not (
+            decision.explored or decision.asked
+        ):
             return verdict
         score = verdict.score if verdict is not None else None
         reasons = [r for r in (verdict.reason if verdict is not None else "", decision.reason) if r]

@@ -34,7 +34,7 @@ from proactive_ls.private_files import exclusive_lock, write_private
 log = logging.getLogger(__name__)
 
 FORMAT = "proactive-ls-learning"
-VERSION = 1
+VERSION = 2  # 2: a weight on the judge's logit (older snapshots are rebuilt from the log)
 #: The prior of a proposal whose judge gave no score (the embedded rules with no judge).
 DEFAULT_PRIOR = 0.6
 HEAD_BYTES = 512

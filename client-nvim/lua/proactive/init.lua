@@ -392,6 +392,19 @@ function M.snooze(minutes)
   end)
 end
 
+--- Asks for a proposal now (`proactive.proposeNow`): the way to get one in manual mode, and to get
+--- back a kind the server learnt you did not want (it shows it when you ask). The proposal comes as
+--- any other; when there is none, says why.
+function M.propose_now()
+  with_client(function(client)
+    execute(client, 'proactive.proposeNow', {}, function(result)
+      if type(result) == 'table' and type(result.proposed) == 'table' and #result.proposed == 0 then
+        notify('nothing to propose now (' .. tostring(result.lastDecision) .. ')')
+      end
+    end)
+  end)
+end
+
 --- Fetches the server's status; shows it unless `on_status` is given.
 ---@param on_status? fun(status: table)
 function M.status(on_status)
