@@ -9,11 +9,12 @@ depend on it, but training (``gate_train``) sums in that order, and rebuilds the
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING, Any
 
 from proactive_ls.judges.gate.history import History, read_history
@@ -43,7 +44,11 @@ def features(
     because the same history (an error, a fresh search) argues *for* a proposal and *against*
     silence. Task features (``t|``) and task words (``w|``) only exist for proposals.
     """
-    h = read_history(observations, events)
+    return features_of(read_history(observations, events), task, recent_rejections)
+
+
+def features_of(h: History, task: str | None, recent_rejections: int = 0) -> dict[str, float]:
+    """:func:`features` of a history already read (the judge keeps each event's step)."""
     silent = task is None or not task.strip()
     side = "s|" if silent else "p|"
     f: dict[str, float] = {side + "bias": 1.0}
@@ -120,13 +125,25 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+@functools.lru_cache(maxsize=4096)
+def _lower_quotes(sentence: str) -> tuple[str, ...]:
+    """The quoted strings of a step's sentence, lower-cased (once per sentence, not per decision)."""
+    return tuple(q.lower() for q in quoted(sentence))
+
+
+@functools.lru_cache(maxsize=1024)
+def _words(text: str) -> tuple[str, ...]:
+    """:func:`words` of a task or a quote, kept: the same tasks come back decision after decision."""
+    return tuple(words(text))
+
+
 def _repetition(h: History) -> dict[str, float]:
     """The same thing again (a retried search, a rerun that fails the same way): a sign of being stuck."""
     earlier = h.tokens[:-1]
-    last_quotes = {q.lower() for q in quoted(h.sentences[-1])}
+    last_quotes = set(_lower_quotes(h.sentences[-1]))
     return {
         "repeat": max((_jaccard(h.tokens[-1], t) for t in earlier), default=0.0),
-        "repeat_quote": float(any(q.lower() in last_quotes for s in h.sentences[:-1] for q in quoted(s))),
+        "repeat_quote": float(any(q in last_quotes for s in h.sentences[:-1] for q in _lower_quotes(s))),
     }
 
 
@@ -151,11 +168,11 @@ def _streaks(h: History) -> dict[str, float]:
 def _novelty(h: History) -> dict[str, float]:
     """Something new in the latest step (a fresh query, an unseen file, unseen words): a new need."""
     n = len(h.sentences)
-    last_quotes = {q.lower() for q in quoted(h.sentences[-1])}
-    seen_quotes = {q.lower() for s in h.sentences[:-1] for q in quoted(s)}
+    last_quotes = set(_lower_quotes(h.sentences[-1]))
+    seen_quotes = {q for s in h.sentences[:-1] for q in _lower_quotes(s)}
     new_quotes = last_quotes - seen_quotes
     files = set(FILE_NAME.findall(h.sentences[-1].lower()))
-    sal_last = h.tokens[-1] - UI_WORDS - GENERIC
+    sal_last = h.salient[-1]
     seen: set[str] = set().union(*h.tokens[:-1]) if n > 1 else set()
     return {
         "last_quote": float(bool(last_quotes)),
@@ -196,7 +213,7 @@ def _rejections(recent_rejections: int) -> dict[str, float]:
 
 def task_features(h: History, task: str) -> dict[str, float]:
     """Every task feature: the task alone and against the history (``t|``), and its words (``w|``)."""
-    t_all = words(task)
+    t_all = _words(task)
     t = set(t_all)
     content = t - GENERIC
     topics = _task_topics(t)
@@ -213,7 +230,7 @@ def task_features(h: History, task: str) -> dict[str, float]:
     return {**{"t|" + k: v for k, v in f.items()}, **{"w|" + w: 1.0 for w in t}}
 
 
-def _task_form(task: str, t_all: list[str]) -> dict[str, float]:
+def _task_form(task: str, t_all: Sequence[str]) -> dict[str, float]:
     """How the task is phrased: its length, a question, whom it addresses, its opening verb."""
     f = {"len": math.log1p(len(t_all)) / 3}
     text = task.strip()
@@ -250,7 +267,7 @@ def _task_overlap(h: History, content: set[str]) -> dict[str, float]:
     """
     n = len(h.sentences)
     sal_task = content - UI_WORDS
-    sal_events = [t_ - UI_WORDS - GENERIC for t_ in h.tokens]
+    sal_events = h.salient
     df: dict[str, int] = {}
     for toks in sal_events:
         for w in toks:
@@ -260,7 +277,7 @@ def _task_overlap(h: History, content: set[str]) -> dict[str, float]:
         math.fsum(idf.get(w, math.log(2 * (n + 1))) for w in sal_task) or 1.0
     )  # fsum: exact, so set order cannot change the score
 
-    def ov(toks: set[str]) -> float:
+    def ov(toks: Set[str]) -> float:
         return math.fsum(idf[w] for w in sal_task & toks) / norm
 
     per_event = [ov(toks) for toks in sal_events]
@@ -271,7 +288,7 @@ def _task_overlap(h: History, content: set[str]) -> dict[str, float]:
     quotes: set[str] = set()
     for s in h.sentences[-3:]:
         for q in quoted(s):
-            quotes.update(words(q))
+            quotes.update(_words(q))
     f = {
         "ov_last": per_event[-1],
         "ov_recent": ov_recent,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from proactive_ls.judges.gate.kinds import event_kinds, sentence_kinds
-from proactive_ls.judges.gate.text import words
+from proactive_ls.judges.gate.text import GENERIC, UI_WORDS, words
 
 if TYPE_CHECKING:
     from proactive_ls.events import EventBase
@@ -61,6 +61,8 @@ class History:
     kinds: list[frozenset[str]]
     times: list[float | None]
     tokens: list[set[str]]
+    #: Each step's tokens but the app, UI and generic words every step has (what a task can meet).
+    salient: list[frozenset[str]]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -70,6 +72,11 @@ def _sentence_words(sentence: str) -> frozenset[str]:
     return frozenset(words(sentence))
 
 
+@functools.lru_cache(maxsize=4096)
+def _salient_words(sentence: str) -> frozenset[str]:
+    return _sentence_words(sentence) - UI_WORDS - GENERIC
+
+
 _sentence_kinds = functools.lru_cache(maxsize=4096)(sentence_kinds)
 
 
@@ -77,6 +84,57 @@ def _norm_observation(obs: dict[str, Any]) -> tuple[str, Any]:
     event = obs.get("event", obs.get("Event", ""))
     time = obs.get("time", obs.get("Time"))
     return (event if isinstance(event, str) else str(event)), time
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the gate reads of one typed event, computed once per event (:class:`StepMemo`): a step
+    stays among the latest :data:`MAX_HISTORY` for 20 decisions."""
+
+    sentence: str
+    kinds: frozenset[str]
+    time: float
+    words: frozenset[str]
+    salient: frozenset[str]
+
+
+def step_of(event: EventBase) -> Step:
+    """The step :func:`read_history` makes of ``event`` (its rendered sentence, kinds, time, words)."""
+    sentence = event.sentence()
+    return Step(sentence, event_kinds(event), float(event.time), _sentence_words(sentence), _salient_words(sentence))
+
+
+class StepMemo:
+    """The steps of the latest events, by identity (events are frozen; a copy is a new event).
+
+    Each entry holds its event, so no other event can take its id while it is kept; bounded, the
+    oldest first out. One per judge: no state shared between sessions.
+    """
+
+    def __init__(self, size: int = 4 * MAX_HISTORY) -> None:
+        self.size = size
+        self._steps: dict[int, tuple[EventBase, Step]] = {}
+
+    def history(self, events: Sequence[EventBase]) -> History:
+        """The same :class:`History` as ``read_history(render_history(events), events)``."""
+        steps = []
+        memo = self._steps
+        latest = events[-MAX_HISTORY:] if isinstance(events, list | tuple) else list(events)[-MAX_HISTORY:]
+        for event in latest:
+            entry = memo.get(id(event))
+            if entry is None or entry[0] is not event:
+                entry = (event, step_of(event))
+                if len(memo) >= self.size:
+                    del memo[next(iter(memo))]
+                memo[id(event)] = entry
+            steps.append(entry[1])
+        return History(
+            [s.sentence for s in steps],
+            [s.kinds for s in steps],
+            [s.time for s in steps],
+            [set(s.words) for s in steps],
+            [s.salient for s in steps],
+        )
 
 
 def read_history(observations: Sequence[dict[str, Any]], events: Sequence[EventBase] | None) -> History:
@@ -95,4 +153,6 @@ def read_history(observations: Sequence[dict[str, Any]], events: Sequence[EventB
     else:
         kinds = [_sentence_kinds(s) for s in sentences]
         times = [parse_time(t) for _, t in pairs]
-    return History(sentences, kinds, times, [set(_sentence_words(s)) for s in sentences])
+    return History(
+        sentences, kinds, times, [set(_sentence_words(s)) for s in sentences], [_salient_words(s) for s in sentences]
+    )

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from proactive_ls.events import render_history
-from proactive_ls.judges.gate.history import MAX_HISTORY
+from proactive_ls.judges.gate.history import StepMemo
 from proactive_ls.judges.gate.model import Gate
 from proactive_ls.judges.gate.source import GateModelSource, describe_gate
 from proactive_ls.proposals import Suggestion, Verdict
@@ -62,6 +61,7 @@ class GateJudge:
         self.threshold = threshold_for(eagerness, threshold)
         self._bar_label = "override" if threshold is not None else eagerness
         self._rejections: list[float] = []
+        self._steps = StepMemo()
 
     def note_outcome(self, outcome: str, at: float) -> None:
         """Tell the judge what became of a proposal (only rejections are kept, for an hour)."""
@@ -85,11 +85,10 @@ class GateJudge:
         return describe_gate(self.gate, None, "packaged")
 
     def score(self, ctx: ProposalContext, task: str | None) -> float:
-        # Only the latest steps are scored: rendering the whole history first (a date format per
-        # event) cost more than the score itself.
-        events = list(ctx.history)[-MAX_HISTORY:]
-        return self.model().score(
-            render_history(events), task, events, recent_rejections=self.recent_rejections(ctx.now)
+        # Only the latest steps are scored, each read once per event (not rendered again: the
+        # time format and the sentence's words cost more than the score itself).
+        return self.model().score_history(
+            self._steps.history(ctx.history), task, recent_rejections=self.recent_rejections(ctx.now)
         )
 
     async def judge(self, ctx: ProposalContext, suggestion: Suggestion) -> Verdict:

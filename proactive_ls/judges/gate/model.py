@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from proactive_ls.judges.gate.features import FEATURES_VERSION, features
+from proactive_ls.judges.gate.features import FEATURES_VERSION, features, features_of
 from proactive_ls.private_files import write_private
 
 if TYPE_CHECKING:
     from proactive_ls.events import EventBase
+    from proactive_ls.judges.gate.history import History
 
 FORMAT = "proactive-ls-gate"
 #: The model packaged with proactive-ls, beside this package (pyproject ships ``judges/*.json``).
@@ -95,6 +96,10 @@ class Gate:
         ``events`` are given too, their kinds and times are used instead of guesses from sentences.
         """
         return _sigmoid(self.logit(features(observations, task, events, recent_rejections)))
+
+    def score_history(self, history: History, task: str | None, *, recent_rejections: int = 0) -> float:
+        """:meth:`score` of a history already read (:class:`~proactive_ls.judges.gate.history.StepMemo`)."""
+        return _sigmoid(self.logit(features_of(history, task, recent_rejections)))
 
 
 _models: dict[tuple[Path, int, int], dict[str, Any]] = {}
