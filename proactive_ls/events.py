@@ -7,6 +7,8 @@ format, ``{"Time": ..., "Event": ...}``, through :func:`render_history`.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -302,6 +304,16 @@ def parse_event(data: dict[str, Any]) -> EventBase:
 
 def render_time(t: float) -> str:
     """Absolute local time, so a rendered step never changes once written (prefix caching)."""
+    whole = math.floor(t)
+    if t - whole < 0.999:  # the same second as `whole` (no rounding up to the next one): shared
+        return _render_second(whole)
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@functools.lru_cache(maxsize=4096)
+def _render_second(t: int) -> str:
+    # Kept per second: each event is rendered when it is observed, then again for every proposal,
+    # judge and model request its history goes into, and the date format costs more than the sentence.
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 
 

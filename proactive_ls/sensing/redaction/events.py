@@ -71,14 +71,19 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
+_SCALARS = (bool, int, float, type(None))
+
+
 def redact_model(model: _Model) -> _Model:
     """``model`` with every string in it (but ``kind``) redacted: a copy, or ``model`` itself if none changes."""
     update: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        if name == "kind":
+    # The fields' values straight from the instance (the same names, in model_fields' order):
+    # this runs for every event, and most values are numbers or short strings seen before.
+    for name, old in model.__dict__.items():
+        cls = type(old)
+        if cls in _SCALARS or not old or name == "kind":  # nothing to redact in an empty string or list
             continue
-        old = getattr(model, name)
-        new = _redact_value(old)
+        new = redact_text(old) if cls is str else _redact_value(old)
         if new is not old and new != old:
             update[name] = new
     return model.model_copy(update=update) if update else model

@@ -11,14 +11,15 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 from proactive_ls.config import DEFAULT_EXCLUDE
 from proactive_ls.events import EventBase, TerminalCommand
 from proactive_ls.sensing.paths import uri_to_path
 from proactive_ls.sensing.redaction.events import redact_model, without_content
-from proactive_ls.sensing.redaction.gitignore import GitignoreCache
+from proactive_ls.sensing.redaction.gitignore import STAMP_TTL_S, GitignoreCache
 from proactive_ls.sensing.redaction.globs import Glob
 from proactive_ls.sensing.redaction.secrets import redact_text
 
@@ -37,6 +38,7 @@ class Redactor:
         respect_gitignore: bool = True,
         redact_secrets: bool = True,
         roots: list[Path] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.exclude = list(DEFAULT_EXCLUDE if exclude is None else exclude)
         self.respect_gitignore = respect_gitignore
@@ -54,12 +56,17 @@ class Redactor:
                 self._globs.append(Glob(g))
             except re.error as exc:
                 self.invalid_globs.append((g, str(exc)))
-        self._gitignore = GitignoreCache()
+        self._clock = clock
+        self._gitignore = GitignoreCache(clock)
         # What the globs say of a path, and of a command line: pure functions of the string once
         # the globs are fixed, asked again for every event about the same file (bounded).
         self._glob_answers: dict[Path, bool] = {}
         self._command_answers: dict[str, bool] = {}
         self._uri_paths: dict[str, Path | None] = {}
+        # Whether an event's (uri, path) concern an excluded file, and when that was judged: trusted
+        # for as long as the ignore files' mtimes are (STAMP_TTL_S), so a burst of events about the
+        # same files resolves their symlinks and asks git once, and a moved link is seen after it.
+        self._concern_answers: dict[tuple[str | None, str | None], tuple[float, bool]] = {}
 
     # -- text -------------------------------------------------------------------------------------
 
@@ -98,7 +105,7 @@ class Redactor:
         treated as excluded, so its content never enters the history, a model request or an export."""
         if not self._real_roots:
             return True
-        real = _real_str(path if path.is_absolute() else self.roots[0] / path)  # not cached: a link can move
+        real = _real_str(path if path.is_absolute() else self.roots[0] / path)  # a link can move: see _concern_answers
         return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self._real_root_strs)
 
     def warm(self, repositories: list[Path]) -> None:
@@ -155,14 +162,25 @@ class Redactor:
         """A copy of ``event`` safe to keep: contentless if it concerns an excluded file (None when
         nothing but content is in it), and with every string redacted."""
         stripped: EventBase | None = event
-        concerned = [p for p in (event.uri, event.path) if p]
-        if concerned and any(self.is_excluded_many(concerned)):
+        if (event.uri or event.path) and self._concerns_excluded(event.uri, event.path):
             stripped = without_content(event)
         elif isinstance(event, TerminalCommand) and event.output_tail and self._names_excluded_file(event.command_line):
             stripped = event.model_copy(update={"output_tail": ""})
         if stripped is None or not self.redact_secrets:
             return stripped
         return redact_model(stripped)
+
+    def _concerns_excluded(self, uri: str | None, path: str | None) -> bool:
+        key = (uri, path)
+        now = self._clock()
+        seen = self._concern_answers.get(key)
+        if seen is not None and now - seen[0] < STAMP_TTL_S:
+            return seen[1]
+        answer = any(self.is_excluded_many([p for p in key if p]))
+        if len(self._concern_answers) >= _ANSWERS_KEPT:
+            self._concern_answers.clear()
+        self._concern_answers[key] = (now, answer)
+        return answer
 
     def _names_excluded_file(self, command_line: str) -> bool:
         """Whether a command mentions an excluded file by name (``cat .env``): its output is its content."""
