@@ -22,7 +22,8 @@ What is kept follows the event history's rules (proactive_ls/sensing/redaction/)
   ``editQuietMs``, is therefore written only once it is whole, and then redacted with the whole
   document around it: no line holds a part of it, and joining the lines rebuilds none of it. A
   didSave's text is written as the recording has the document (the held word left out too);
-* a long burst is written every :data:`FLUSH_EVERY_S` seconds, so a server killed without a
+* a long burst is written every :data:`FLUSH_EVERY_S` seconds (or four times what the last write
+  took, for a document so large that its redaction is slow), so a server killed without a
   ``shutdown`` (SIGKILL, a crash) loses at most the changes of that last interval and the held
   word; nothing is ever written unredacted. Each line is flushed when written, so a crash loses at
   most the message being written.
@@ -164,6 +165,7 @@ class Recorder:
         self._cursor: dict[str, tuple[int, int]] = {}  # uri -> (line, string index) after its last change
         self._timer: asyncio.TimerHandle | None = None  # the end of the burst: editQuietMs after its last change
         self._every: asyncio.TimerHandle | None = None  # FLUSH_EVERY_S after the first change not written
+        self._flush_cost = 0.0  # seconds the last flush took (redacting whole documents)
         self._write({"format": FORMAT, "version": VERSION, "started": time.time()})
 
     # -- which redactor applies --------------------------------------------------------------------
@@ -280,7 +282,8 @@ class Recorder:
             return  # no loop (a direct call): the next message or close() flushes
         self._timer = loop.call_later(self._settings.edit_quiet_ms / 1000, self._flush_safely)
         if self._every is None:
-            self._every = loop.call_later(FLUSH_EVERY_S, self._flush_safely)
+            # A large document costs its redaction at every flush: at most a fifth of the time goes to it.
+            self._every = loop.call_later(max(FLUSH_EVERY_S, 4 * self._flush_cost), self._flush_safely)
 
     def _flush_safely(self) -> None:
         try:
@@ -295,6 +298,9 @@ class Recorder:
                 timer.cancel()
         self._timer = self._every = None
         held, self._held = self._held, {}
+        if not held:
+            return
+        started = time.perf_counter()
         redactor = self.redactor()
         for uri, (t, version, count) in held.items():
             mirror = self._mirrors.get(uri)
@@ -307,6 +313,7 @@ class Recorder:
             params = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}
             message = {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params}
             self._write({"t": t, "message": message, "coalesced": count})
+        self._flush_cost = time.perf_counter() - started
 
     def _without_held_run(self, uri: str, mirror: DocumentMirror) -> str:
         """The document's text without the word at its cursor (see the module doc)."""
