@@ -16,7 +16,7 @@ local DEBOUNCE_MS = 500
 
 ---@class proactive.Opts
 ---@field cmd? string[] server command (default {'proactive-ls', 'serve'})
----@field settings? table initializationOptions (e.g. {quietPeriodMs = 1500, feedbackLog = '~/p.jsonl'})
+---@field settings? table initializationOptions (e.g. {quietPeriodMs = 1500}; a log elsewhere than the data folder: cmd's --feedback-log)
 ---@field filetypes? string[] attach only to these filetypes (default: every file)
 ---@field root_markers? string[] files that mark a project root (default {'.git', 'pyproject.toml', 'package.json'})
 ---@field prompt? 'notify'|'select' how a proposal is announced: a notification, or also vim.ui.select (default 'notify')

@@ -42,8 +42,10 @@ const root = mkdtempSync(join(tmpdir(), "proactive-e2e-"));
 const project = join(root, "project");
 const userData = join(root, "user-data");
 const extDir = join(root, "extensions");
-const feedback1 = join(root, "feedback-1.jsonl");
-const feedback2 = join(root, "feedback-2.jsonl");
+// In the server's data folder ($XDG_DATA_HOME/proactive-ls): a log a client sets must be there or in
+// the workspace (a path elsewhere needs the user's local choice, serve --feedback-log).
+const feedback1 = join(root, "data", "proactive-ls", "feedback-1.jsonl");
+const feedback2 = join(root, "data", "proactive-ls", "feedback-2.jsonl");
 const shots = args.screenshots ? resolve(args.screenshots) : join(root, "screenshots");
 mkdirSync(shots, { recursive: true });
 mkdirSync(join(project, "tests"), { recursive: true });
