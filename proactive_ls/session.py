@@ -171,6 +171,7 @@ class Session:
         )
         self.on_tick = on_tick
         self.stepper = Stepper(self.engine, on_tick)
+        self.stepper.observe = self._observe_one
         self.stepper.sources.append(self.documents)
         # The user's pause and mutes, shared with every other server of the user (None in a replay).
         self.control: SessionControl | None = None
@@ -181,6 +182,9 @@ class Session:
         self.driver.bind(self.stepper)
         self.git: list[GitSource] = []
         self._warmed: set[Path] = set()  # repositories whose check-ignore was started
+        # Events whose files git has not judged yet (ignored or not), in order, and the task asking.
+        self._held: list[EventBase] = []
+        self._judging: asyncio.Task[None] | None = None
 
     def announce_outcomes(self, callback: OnResolved) -> None:
         """Call `callback` with every outcome, whatever decided it (the server tells its client)."""
@@ -347,9 +351,46 @@ class Session:
                 self._observe([EventAdapter.validate_python({"time": now, **item.event})], now)
 
     def _observe(self, events: list[EventBase], now: float) -> None:
+        """Hand events to the engine, or hold them (and every later one, to keep the order) until
+        git has said whether their files are ignored: asked in a worker thread, never on the loop
+        (50 files opened at once in a big repository held the loop a few ms each)."""
+        if self._held or not self._judged(events):
+            self._held.extend(events)
+            if self._judging is None:
+                self._judging = asyncio.get_running_loop().create_task(self._release_held())
+            return
         for event in events:
             self.engine.observe(event, now)
         self.driver.poke()
+
+    def _observe_one(self, event: EventBase, now: float) -> None:
+        self._observe([event], now)
+
+    def _judged(self, events: list[EventBase]) -> bool:
+        """Whether redaction can judge these events' files without asking git (always in a replay:
+        there the order of git's answers must not depend on threads)."""
+        if not self.driver.realtime:
+            return True
+        paths = [p for e in events for p in (e.uri, e.path) if p]
+        return not paths or self.redactor.known_excluded(paths) is not None
+
+    async def _release_held(self) -> None:
+        """Ask git about the held events' files off the loop, then observe them in order."""
+        try:
+            while self._held:
+                batch = list(self._held)
+                paths = [p for e in batch for p in (e.uri, e.path) if p]
+                try:
+                    await asyncio.to_thread(self.redactor.is_excluded_many, paths)
+                except Exception:  # the engine's own redaction asks again
+                    log.exception("could not ask git which files it ignores")
+                del self._held[: len(batch)]
+                now = self.clock()
+                for event in batch:
+                    self.engine.observe(event, now)  # redaction's answers are cached now
+                self.driver.poke()
+        finally:
+            self._judging = None
 
     def _terminal_event(self, item: TerminalInput, now: float) -> TerminalCommand:
         clean = strip_ansi(item.output_tail())
@@ -544,6 +585,8 @@ class Session:
         return self.redactor.redact(text)
 
     async def aclose(self) -> None:
+        if self._judging is not None:
+            self._judging.cancel()
         await self.driver.aclose()
         await self.engine.aclose()
         await self.feedback.flush()  # a last try for answers kept in memory

@@ -87,9 +87,21 @@ class GitignoreCache:
     def ignored(self, todo: list[tuple[int, Path]]) -> list[tuple[int, bool]]:
         """(index, ignored) for each absolute path of ``todo`` inside a repository (others are left out)."""
         with self._lock:
-            return self._ignored_locked(todo)
+            answers = self._ignored_locked(todo, ask_git=True)
+        assert answers is not None
+        return answers
 
-    def _ignored_locked(self, todo: list[tuple[int, Path]]) -> list[tuple[int, bool]]:
+    def known(self, todo: list[tuple[int, Path]]) -> list[tuple[int, bool]] | None:
+        """:meth:`ignored` if git need not be asked (a ``stat`` of the ignore files at most), else
+        None; None too while another thread is asking (the event loop never waits for git)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._ignored_locked(todo, ask_git=False)
+        finally:
+            self._lock.release()
+
+    def _ignored_locked(self, todo: list[tuple[int, Path]], ask_git: bool) -> list[tuple[int, bool]] | None:
         out: list[tuple[int, bool]] = []
         ask: dict[Path, list[tuple[int, str, tuple[int, ...], Path]]] = {}
         now = self._clock()
@@ -116,6 +128,8 @@ class GitignoreCache:
                 self._remember(path, now, cached[1])
             else:
                 ask.setdefault(root, []).append((i, key[1], stamps, path))
+        if ask and not ask_git:
+            return None
         for root, items in ask.items():
             ignored = self._check_ignore(root, sorted({rel for _, rel, _, _ in items}))
             for i, rel, stamps, path in items:

@@ -83,14 +83,29 @@ class Redactor:
 
     def is_excluded_many(self, paths: Iterable[Path | str]) -> list[bool]:
         """:meth:`is_excluded` for many paths, asking git once per repository for the uncached ones."""
+        answers = self._excluded_many(paths, ask_git=True)
+        assert answers is not None
+        return answers
+
+    def known_excluded(self, paths: Iterable[Path | str]) -> list[bool] | None:
+        """:meth:`is_excluded_many` when git need not be asked (its answers are cached), else None.
+
+        The event loop asks this; on None it waits for :meth:`is_excluded_many` in a worker thread."""
+        return self._excluded_many(paths, ask_git=False)
+
+    def _excluded_many(self, paths: Iterable[Path | str], ask_git: bool) -> list[bool] | None:
         resolved = [self._to_path(p) for p in paths]
         # An event names its file twice (URI and path): each distinct file is judged once.
         unique = list(dict.fromkeys(p for p in resolved if p is not None))
         answer = {p: self._glob_excluded(p) or not self._path_inside(p) for p in unique}
         if self.respect_gitignore:
             todo = [(i, p) for i, p in enumerate(unique) if not answer[p] and p.is_absolute()]
-            for i, ignored in self._gitignore.ignored(todo):
-                answer[unique[i]] = ignored
+            if todo:
+                found = self._gitignore.ignored(todo) if ask_git else self._gitignore.known(todo)
+                if found is None:
+                    return None
+                for i, ignored in found:
+                    answer[unique[i]] = ignored
         return [p is not None and answer[p] for p in resolved]
 
     def inside_workspace(self, path: Path | str) -> bool:
