@@ -31,6 +31,28 @@ def diff_definitions(
     shifted like the nearest unchanged definition before it) and of similar size are a rename;
     the members of a renamed class are then matched under its new name, not reported.
     """
+    # Only what lies between the first and the last difference is compared: a burst changes a
+    # few definitions of thousands. The same kinds and names before and after it are unchanged
+    # (lines may have moved); the last of those before it gives the line shift of the rest.
+    lo, n = 0, min(len(before), len(after))
+    while lo < n and _same(before[lo], after[lo]):
+        lo += 1
+    hi = 0
+    while hi < n - lo and _same(before[-1 - hi], after[-1 - hi]):
+        hi += 1
+    if lo or hi:
+        base = after[lo - 1].start_line - before[lo - 1].start_line if lo else 0
+        return _diff(before[lo : len(before) - hi], after[lo : len(after) - hi], base)
+    return _diff(before, after, 0)
+
+
+def _same(a: Definition, b: Definition) -> bool:
+    return a is b or (a.kind == b.kind and a.qualified == b.qualified)
+
+
+def _diff(
+    before: list[Definition], after: list[Definition], base_shift: int
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     remaining: dict[tuple[str, str], list[Definition]] = {}
     for d in after:
         remaining.setdefault((d.kind, d.qualified), []).append(d)
@@ -50,7 +72,7 @@ def diff_definitions(
 
     def shift(line: int) -> int:
         i = bisect_right(anchor_lines, line) - 1
-        return anchors[i][1] - anchors[i][0] if i >= 0 else 0
+        return anchors[i][1] - anchors[i][0] if i >= 0 else base_shift
 
     renamed_scopes: dict[str, str] = {}  # old qualified -> new qualified
     renamed: list[tuple[str, str]] = []
