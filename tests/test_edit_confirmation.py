@@ -176,3 +176,67 @@ def test_the_allowlist_and_the_diff_at_the_function_level() -> None:
     assert apply_text_edits("x = 1\ny = 😀\n", [after]) == "x = 1\ny = 😀!\n"
     with pytest.raises(ValueError, match="not known"):
         edit_diff(edit, lambda uri: None, lambda uri: "a.py")
+
+
+async def test_an_edit_whose_file_left_the_workspace_is_refused_before_it_is_shown(tmp_path: Path) -> None:
+    """Checked when it is carried out, not only when it was proposed: the file may have become a
+    symlink to a file outside the workspace in between."""
+    from proactive_ls.config import parse_settings
+    from proactive_ls.engine.driver import VirtualClock
+    from proactive_ls.events import Observation
+    from proactive_ls.feedback.log import FeedbackLog
+    from proactive_ls.proposals import ApplyEdit, Proposal, Suggestion
+    from proactive_ls.proposers.base import ProposalContext
+    from proactive_ls.session import Declined, Session
+
+    root, outside = tmp_path / "ws", tmp_path / "outside.py"
+    root.mkdir()
+    target = root / "app.py"
+    target.write_text("x = 1\n")
+    outside.write_text("secret = 1\n")
+    whole_line = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    edit = {"changes": {target.as_uri(): [{"range": whole_line, "newText": "x = 2\n"}]}}
+
+    class Editing:
+        name = "editing"
+
+        async def propose(self, ctx: ProposalContext) -> Suggestion | None:
+            return Suggestion(task="Change x", message="change x?", operation=ApplyEdit(label="x", edit=edit))
+
+        async def aclose(self) -> None:
+            return None
+
+    class Editor:
+        def __init__(self) -> None:
+            self.asked: list[ApplyEdit] = []
+
+        async def open_location(self, op: object) -> bool:
+            return True
+
+        async def show_markdown(self, proposal: Proposal, op: object) -> bool:
+            return True
+
+        async def apply_edit(self, proposal: Proposal, op: ApplyEdit) -> bool | Declined:
+            self.asked.append(op)
+            return True
+
+    async def on_tick(result: object) -> None:
+        return None
+
+    log = tmp_path / "log.jsonl"
+    editor = Editor()
+    settings = parse_settings({"quietPeriodMs": 100, "minIntervalS": 0, "maxPerHour": 100, "learning": False})
+    session = Session(settings, [root], on_tick, driver=VirtualClock(10.0), feedback=FeedbackLog(log), actuator=editor)
+    try:
+        session.engine.proposer = Editing()
+        session.engine.observe(Observation(time=10.0, text="a"), 10.0)
+        [inside_then] = (await session.engine.tick(11.0)).proposals  # inside when it was proposed
+        target.unlink()
+        target.symlink_to(outside)
+        result = await session.accept(inside_then.id)
+    finally:
+        await session.aclose()
+    assert result["applied"] is False and editor.asked == []
+    [record] = read_log(log)
+    assert "outside the workspace" in record["detail"] and record["detail"].startswith("not carried out")
+    assert outside.read_text() == "secret = 1\n"
