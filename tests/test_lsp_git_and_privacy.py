@@ -65,6 +65,11 @@ async def test_a_client_that_watches_files_is_asked_to_watch_git_state_and_its_r
         assert registration.method == "workspace/didChangeWatchedFiles"
         globs = [w["globPattern"] for w in registration.register_options["watchers"]]
         assert "**/.git/HEAD" in globs and "**/.git/MERGE_HEAD" in globs
+
+        async def first_snapshot_in() -> bool:  # else its late event would pass for the notification's
+            return bool((await client.execute(protocol.COMMAND_STATUS))["git"]["ready"] == 1)
+
+        await eventually(first_snapshot_in, timeout=60)
         before = (await client.execute(protocol.COMMAND_STATUS))["events"]
         git(repo, "checkout", "-q", "feature")
         client.workspace_did_change_watched_files(
@@ -76,7 +81,8 @@ async def test_a_client_that_watches_files_is_asked_to_watch_git_state_and_its_r
         async def noticed() -> bool:
             return (await client.execute(protocol.COMMAND_STATUS))["events"] > before
 
-        await eventually(noticed, timeout=5)  # the slowed polling alone would take 15 minutes
+        # A bound for a loaded machine, still 15 times shorter than what the slowed polling alone takes (15 min).
+        await eventually(noticed, timeout=60)
     finally:
         await client.shutdown_session()
 
