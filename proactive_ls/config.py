@@ -6,14 +6,15 @@ Every setting is documented in docs/configuration.md.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from proactive_ls.local_settings import FEEDBACK_LOG_ENV
 
 APP_NAME = "proactive-ls"
 
@@ -195,18 +196,6 @@ def parse_settings(data: dict[str, Any] | None) -> Settings:
             where = ".".join(str(p) for p in err["loc"]) or "settings"
             problems.append(f"{where}: {err['msg']}")
         raise SettingsError("Invalid proactive-ls settings: " + "; ".join(problems)) from exc
-
-
-FEEDBACK_LOG_ENV = "PROACTIVE_LS_FEEDBACK_LOG"
-"""The environment variable that sets the feedback log on this machine (like ``serve --feedback-log``)."""
-
-
-def local_overrides(feedback_log: Path | None, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
-    """The settings only the user's own machine can give: ``serve --feedback-log``, else
-    ``$PROACTIVE_LS_FEEDBACK_LOG``. They win over the client's and are not checked."""
-    raw = environ.get(FEEDBACK_LOG_ENV, "")
-    path = feedback_log or (Path(raw).expanduser() if raw else None)
-    return {"feedbackLog": str(path)} if path else {}
 
 
 def _inside(path: Path, folders: Sequence[Path]) -> bool:

@@ -34,7 +34,7 @@ def serve(
     """Speak LSP over stdio, or through ``listen(server)`` (``lsp/transport.py``: TCP with a token, or
     a Unix socket)."""
     setup_logging(log_level, log_file)
-    from proactive_ls.config import local_overrides
+    from proactive_ls.local_settings import local_overrides
     from proactive_ls.lsp.server import create_server
 
     server = create_server(local_overrides(feedback_log))

@@ -11,6 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "proactive_ls"
 PROTOCOL = PACKAGE / "lsp" / "protocol.py"
+NAMES = PACKAGE / "lsp" / "names.py"  # the protocol's names, importable before pydantic (start-up)
 
 
 def module_name(path: Path) -> str:
@@ -126,12 +127,12 @@ def test_method_names_are_written_only_in_the_protocol_module() -> None:
     found = [
         f"{path.relative_to(REPO)}:{line}: {text!r}"
         for path in files
-        if path not in (PROTOCOL, Path(__file__))
+        if path not in (PROTOCOL, NAMES, Path(__file__))
         for line, text in string_literals(path)
         if is_method_name(text)
     ]
     assert not found, "use the names in proactive_ls/lsp/protocol.py:\n" + "\n".join(found)
-    assert any(is_method_name(text) for _, text in string_literals(PROTOCOL))
+    assert any(is_method_name(text) for _, text in string_literals(NAMES))
 
 
 def test_the_server_reaches_no_session_internals() -> None:

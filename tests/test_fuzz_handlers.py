@@ -205,6 +205,7 @@ class Harness:
                 initialization_options=self.good,
             )
         )
+        await client.execute(protocol.COMMAND_STATUS)  # the session is made (after initialize) before timing
         return client
 
     async def send(self, kind: str, method: str, params: Any) -> None:

@@ -248,7 +248,10 @@ class Bench:
                 started = time.perf_counter()
                 async with _server(command, self.root, options):
                     times[name].append((time.perf_counter() - started) * 1000)
-        cpu = {name: _import_cpu_ms(module) for name, module in (("bare", "pygls.lsp.server"), ("proactive-ls", ""))}
+        cpu = {
+            name: _import_cpu_ms(module)
+            for name, module in (("bare", "pygls.lsp.server"), ("proactive-ls", ""), ("session", "session"))
+        }
         return [
             Row(
                 "start-up to the initialize response",
@@ -258,7 +261,20 @@ class Bench:
                 "bare pygls",
                 "<= 1.2x",
             ),
-            Row("import CPU of the serve path", "ms", cpu["proactive-ls"], cpu["bare"], "import pygls server"),
+            Row(
+                "import CPU before the initialize response",
+                "ms",
+                cpu["proactive-ls"],
+                cpu["bare"],
+                "import pygls server",
+            ),
+            Row(
+                "import CPU of the serve path, session included",
+                "ms",
+                cpu["session"],
+                cpu["bare"],
+                "import pygls server",
+            ),
         ]
 
     async def many_documents(self) -> list[Row]:
@@ -634,8 +650,11 @@ class Bench:
 
 
 def _import_cpu_ms(module: str) -> float:
-    """CPU time of a fresh interpreter importing `module` (empty: what ``proactive-ls serve`` imports)."""
-    code = f"import {module}" if module else "import proactive_ls.launch, proactive_ls.lsp.server"
+    """CPU time of a fresh interpreter importing `module` (empty: what ``proactive-ls serve`` imports
+    before its initialize response; "session": and what it imports when it makes the session, after it)."""
+    serve = "import proactive_ls.launch, proactive_ls.lsp.server"
+    code = {"": serve, "session": serve + ", proactive_ls.lsp.protocol, proactive_ls.session"}.get(module)
+    code = code or f"import {module}"
     times = []
     for _ in range(3):
         before = os.times()

@@ -11,7 +11,6 @@ from enum import StrEnum
 from pathlib import PurePath
 
 from proactive_ls.sensing.paths import uri_to_path
-from proactive_ls.sensing.syntax.languages import language_for
 
 
 class ProposalKind(StrEnum):
@@ -97,6 +96,8 @@ def language_of_uri(uri: str | None, language_id: str | None = None) -> str | No
         return language_id.lower()
     if not uri:
         return None
+    from proactive_ls.sensing.syntax.languages import language_for  # tree-sitter: only when asked
+
     path = uri_to_path(uri)
     name = path.name if path is not None else PurePath(uri).name
     return language_for("", name)

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
 
 import cattrs
-from lsprotocol import converters, types
+from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
-from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
 from proactive_ls.inputs import (
     MAX_DURATION_MS,
@@ -37,41 +36,31 @@ from proactive_ls.inputs import (
     clean_json,
     clean_text,
 )
+from proactive_ls.lsp.names import (
+    COMMAND_ACCEPT,
+    COMMAND_MUTE,
+    COMMAND_MUTES,
+    COMMAND_PAUSE,
+    COMMAND_PROPOSE_NOW,
+    COMMAND_REJECT,
+    COMMAND_RESUME,
+    COMMAND_SNOOZE,
+    COMMAND_STATUS,
+    COMMAND_UNMUTE,
+    COMMANDS,
+    DIAGNOSTICS,
+    EVENT,
+    PROPOSAL,
+    PROPOSAL_RESOLVED,
+    REPLAY_ADVANCE,
+    TERMINAL_COMMAND,
+    converter,
+)
 from proactive_ls.sensing.diagnostics import LspDiagnostic, LspRange
 from proactive_ls.sensing.mirror import Encoding
 from proactive_ls.sensing.paths import uri_to_path
 
-# -- names -----------------------------------------------------------------------------------------
-PROPOSAL = "proactive/proposal"
-PROPOSAL_RESOLVED = "proactive/proposalResolved"
-TERMINAL_COMMAND = "proactive/terminalCommand"
-DIAGNOSTICS = "proactive/diagnostics"
-EVENT = "proactive/event"
-REPLAY_ADVANCE = "proactive/replay/advance"
-
-COMMAND_ACCEPT = "proactive.accept"
-COMMAND_REJECT = "proactive.reject"
-COMMAND_SNOOZE = "proactive.snooze"
-COMMAND_STATUS = "proactive.status"
-COMMAND_PAUSE = "proactive.pause"
-COMMAND_RESUME = "proactive.resume"
-COMMAND_MUTE = "proactive.mute"
-COMMAND_UNMUTE = "proactive.unmute"
-COMMAND_MUTES = "proactive.mutes"
-COMMAND_PROPOSE_NOW = "proactive.proposeNow"
-COMMANDS = (
-    COMMAND_ACCEPT,
-    COMMAND_REJECT,
-    COMMAND_SNOOZE,
-    COMMAND_STATUS,
-    COMMAND_PAUSE,
-    COMMAND_RESUME,
-    COMMAND_MUTE,
-    COMMAND_UNMUTE,
-    COMMAND_MUTES,
-    COMMAND_PROPOSE_NOW,
-)
-
+# -- names (written in lsp/names.py: the start-up path registers them without pydantic) ----------
 EXPERIMENTAL_CAPABILITY = "proactive"  # capabilities.experimental.proactive.proposals = true
 SNOOZE_DEFAULT_MINUTES = 30
 SNOOZE_MAX_MINUTES = 24 * 60
@@ -227,20 +216,7 @@ def workspace_roots(params: types.InitializeParams) -> list[Path]:
     return roots
 
 
-# -- the converter ---------------------------------------------------------------------------------
-def _keep_params(obj: dict[str, Any], cls: type) -> Any:
-    """Keep custom messages' params as plain JSON (pygls would make namedtuples of them)."""
-    return cls(**obj)
-
-
-def converter() -> cattrs.Converter:
-    """lsprotocol's converter, with our own messages' params left as JSON for the wire models."""
-    conv = converters.get_converter()
-    for cls in (JsonRPCRequestMessage, JsonRPCResponseMessage, JsonRPCNotification):
-        conv.register_structure_hook(cls, _keep_params)
-    return conv
-
-
+# -- the converter (lsp/names.py) -------------------------------------------------------------------
 _CONVERTER = converter()
 
 

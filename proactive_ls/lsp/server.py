@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cattrs
 from lsprotocol import types
@@ -23,18 +25,34 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from proactive_ls import __version__
-from proactive_ls.config import Settings, SettingsError, SettingsLayers, unwrap_pulled
-from proactive_ls.control.kinds import ProposalKind, parse_kind
-from proactive_ls.control.store import ControlStore, default_control_path
-from proactive_ls.engine import TickResult, UnknownProposal
-from proactive_ls.engine.driver import Driver, VirtualClock, WallClock
-from proactive_ls.feedback.log import Outcome
-from proactive_ls.lsp import confirm, protocol, surfaces
-from proactive_ls.lsp.protocol import MalformedMessage, Route
-from proactive_ls.private_files import remove_files
-from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
-from proactive_ls.session import Declined, Session
-from proactive_ls.shell_hook.listener import ShellHookListener
+from proactive_ls.lsp import names
+
+# Nothing heavier before the initialize response: the settings (pydantic), the session and the
+# engine are imported when the session is made, at the first message after it.
+if TYPE_CHECKING:
+    from proactive_ls.config import Settings, SettingsLayers
+    from proactive_ls.control.kinds import ProposalKind
+    from proactive_ls.engine import TickResult
+    from proactive_ls.feedback.log import Outcome
+    from proactive_ls.lsp import confirm, protocol, surfaces
+    from proactive_ls.lsp.protocol import Route
+    from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, ShowMarkdown
+    from proactive_ls.session import Declined, Session
+    from proactive_ls.shell_hook.listener import ShellHookListener
+else:
+
+    class _Later:
+        """A module imported at its first use: the first message after the initialize response."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(importlib.import_module(self._name), attr)
+
+    protocol = _Later("proactive_ls.lsp.protocol")
+    surfaces = _Later("proactive_ls.lsp.surfaces")
+    confirm = _Later("proactive_ls.lsp.confirm")
 
 log = logging.getLogger(__name__)
 
@@ -111,19 +129,31 @@ class ProactiveServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=ProactiveProtocol,
-            converter_factory=protocol.converter,
+            converter_factory=names.converter,
         )
-        self.layers = SettingsLayers(overrides)
+        self.overrides = overrides
         self.virtual_clock = virtual_clock
         self.session: Session | None = None
         self.written: list[Path] = []  # files this server wrote for the editor (markdown), removed at shutdown
         self.notify_proposals = False
         self.config_error: str | None = None
         self.shell_hook: ShellHookListener | None = None
+        self.initialize_params: types.InitializeParams | None = None
+
+    @functools.cached_property
+    def layers(self) -> SettingsLayers:
+        from proactive_ls.config import SettingsLayers
+
+        return SettingsLayers(self.overrides)
 
     def require_session(self) -> Session:
+        """The session, made at the first message after the initialize response (not before it: the
+        editor waits for that answer, and the session's imports and set-up are most of start-up)."""
         if self.session is None:
-            raise JsonRpcInvalidParams("proactive-ls is not initialized yet")
+            if self.initialize_params is None:
+                raise JsonRpcInvalidParams("proactive-ls is not initialized yet")
+            self.open_session(self.initialize_params)
+            assert self.session is not None
         return self.session
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -143,6 +173,10 @@ class ProactiveServer(LanguageServer):
             self.session = self._session(self.layers.defaults(), params)
 
     def _session(self, settings: Settings, params: types.InitializeParams) -> Session:
+        from proactive_ls.control.store import ControlStore, default_control_path
+        from proactive_ls.engine.driver import Driver, VirtualClock, WallClock
+        from proactive_ls.session import Session
+
         driver: Driver = VirtualClock() if self.virtual_clock else WallClock()
         roots = protocol.workspace_roots(params)
         encoding = protocol.position_encoding(self.workspace.position_encoding)
@@ -190,6 +224,8 @@ class ProactiveServer(LanguageServer):
 
     def apply(self, route: Route[Any, Any], params: Any) -> None:
         """A message that carries an input: into the session, or reported as malformed."""
+        from proactive_ls.lsp.protocol import MalformedMessage
+
         session = self.require_session()
         try:
             session.apply(route.input(params))
@@ -199,6 +235,8 @@ class ProactiveServer(LanguageServer):
             self.tell(f"proactive-ls ignored a malformed {route.method}: {protocol.describe_problem(exc)}")
 
     def reconfigure(self, raw: Any) -> None:
+        from proactive_ls.config import SettingsError
+
         session = self.require_session()
         try:
             settings, options = self.layers.changed(raw)
@@ -220,6 +258,8 @@ class ProactiveServer(LanguageServer):
     async def pull_settings(self) -> None:
         """Ask the client for section ``proactive`` (per workspace folder; the first folder wins) when
         it supports ``workspace/configuration``; what it answers goes over the current settings."""
+        from proactive_ls.config import unwrap_pulled
+
         session = self.require_session()
         items = [types.ConfigurationItem(section="proactive", scope_uri=r.as_uri()) for r in session.roots]
         try:
@@ -259,6 +299,8 @@ class ProactiveServer(LanguageServer):
 
     async def listen_for_shells(self) -> None:
         """Shells outside the editor report their commands here (``proactive-ls shell-hook``)."""
+        from proactive_ls.shell_hook.listener import ShellHookListener
+
         session = self.require_session()
         if not self.virtual_clock:  # a replay senses nothing but its inputs
             self.shell_hook = ShellHookListener(session.roots, session.apply)
@@ -296,6 +338,9 @@ class ProactiveServer(LanguageServer):
 
     async def ask_user(self, proposal: Proposal) -> None:
         """A client without the proposals capability is asked with window/showMessageRequest."""
+        from proactive_ls.control.kinds import ProposalKind
+        from proactive_ls.engine import UnknownProposal
+
         session = self.require_session()
         try:
             answer = await self.window_show_message_request_async(surfaces.message_request(proposal))
@@ -330,6 +375,8 @@ class ProactiveServer(LanguageServer):
     async def apply_edit(self, proposal: Proposal, op: ApplyEdit) -> bool | Declined:
         """Shown in full and confirmed before it is applied (``lsp/confirm.py``): the editor's own
         preview when it has change annotations, else the diff in a message request first."""
+        from proactive_ls.session import Declined
+
         if confirm.wants_annotations(self.client_capabilities):
             result = await self.workspace_apply_edit_async(confirm.annotated_edit(proposal, op))
             if getattr(result, "applied", False):
@@ -354,6 +401,8 @@ def _title(answer: Any) -> str | None:
 
 async def _answered(answer: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     """The user's answer to a proposal; one that is not pending (any more) is an InvalidParams error."""
+    from proactive_ls.engine import UnknownProposal
+
     try:
         return await answer
     except UnknownProposal as exc:
@@ -361,6 +410,8 @@ async def _answered(answer: Awaitable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _kind(text: str | None) -> ProposalKind:
+    from proactive_ls.control.kinds import parse_kind
+
     try:
         return parse_kind(text or "")
     except ValueError as exc:
@@ -373,10 +424,11 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: ProactiveServer, params: types.InitializeParams) -> None:
-        ls.open_session(params)
+        ls.initialize_params = params  # the session is made right after the answer (require_session)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: ProactiveServer, params: types.InitializedParams) -> None:
+        ls.require_session()
         if ls.config_error:
             ls.tell(ls.config_error)
             ls.config_error = None
@@ -387,6 +439,8 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: ProactiveServer, params: Any) -> None:
+        from proactive_ls.private_files import remove_files
+
         await ls.stop_listening_for_shells()
         if ls.session is not None:
             await ls.session.aclose()
@@ -420,74 +474,74 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
     def did_close(ls: ProactiveServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.apply(protocol.CLOSE, params)
 
-    @server.feature(protocol.TERMINAL_COMMAND)
+    @server.feature(names.TERMINAL_COMMAND)
     def terminal_command(ls: ProactiveServer, params: Any) -> None:
         ls.apply(protocol.TERMINAL, params)
 
-    @server.feature(protocol.DIAGNOSTICS)
+    @server.feature(names.DIAGNOSTICS)
     def diagnostics(ls: ProactiveServer, params: Any) -> None:
         ls.apply(protocol.DIAGNOSTICS_ROUTE, params)
 
-    @server.feature(protocol.EVENT)
+    @server.feature(names.EVENT)
     def event(ls: ProactiveServer, params: Any) -> None:
         ls.apply(protocol.EVENT_ROUTE, params)
 
     # -- surfaces and use cases ------------------------------------------------------------------
     @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[surfaces.CODE_ACTION_KIND])
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[names.CODE_ACTION_KIND])
     )
     def code_action(ls: ProactiveServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         only = [str(k) for k in params.context.only] if params.context and params.context.only else None
         return surfaces.code_actions(ls.require_session().pending(), params.text_document.uri, params.range, only)
 
-    @server.command(protocol.COMMAND_ACCEPT)
+    @server.command(names.COMMAND_ACCEPT)
     async def accept(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         return await _answered(ls.require_session().accept(protocol.proposal_id_argument(args)))
 
-    @server.command(protocol.COMMAND_REJECT)
+    @server.command(names.COMMAND_REJECT)
     async def reject(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         return await _answered(ls.require_session().reject(protocol.proposal_id_argument(args)))
 
-    @server.command(protocol.COMMAND_SNOOZE)
+    @server.command(names.COMMAND_SNOOZE)
     async def snooze(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         session = ls.require_session()
         await session.snooze(protocol.snooze_minutes_argument(args))
         return session.status()
 
-    @server.command(protocol.COMMAND_PAUSE)
+    @server.command(names.COMMAND_PAUSE)
     async def pause(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         session = ls.require_session()
         await session.pause(protocol.pause_argument(args))
         return session.status()
 
-    @server.command(protocol.COMMAND_RESUME)
+    @server.command(names.COMMAND_RESUME)
     def resume(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         session = ls.require_session()
         session.resume()
         return session.status()
 
-    @server.command(protocol.COMMAND_MUTE)
+    @server.command(names.COMMAND_MUTE)
     async def mute(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         parsed = protocol.mute_argument(args)
         return await ls.require_session().mute(
             _kind(parsed.kind), parsed.language, parsed.glob, proposal_id=parsed.proposal_id
         )
 
-    @server.command(protocol.COMMAND_UNMUTE)
+    @server.command(names.COMMAND_UNMUTE)
     def unmute(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         parsed = protocol.mute_argument(args, protocol.COMMAND_UNMUTE)
         kind = None if parsed.kind is None else _kind(parsed.kind)
         return ls.require_session().unmute(kind, parsed.language, parsed.glob)
 
-    @server.command(protocol.COMMAND_MUTES)
+    @server.command(names.COMMAND_MUTES)
     def mutes(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         return ls.require_session().mutes()
 
-    @server.command(protocol.COMMAND_PROPOSE_NOW)
+    @server.command(names.COMMAND_PROPOSE_NOW)
     async def propose_now(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         return await ls.require_session().propose_now()
 
-    @server.command(protocol.COMMAND_STATUS)
+    @server.command(names.COMMAND_STATUS)
     def status(ls: ProactiveServer, *args: Any) -> dict[str, Any]:
         hook = ls.shell_hook
         shells = {"socket": str(hook.path) if hook and hook.path else None, "commands": hook.accepted if hook else 0}
@@ -495,7 +549,7 @@ def create_server(overrides: dict[str, Any] | None = None, virtual_clock: bool =
 
     if virtual_clock:
 
-        @server.feature(protocol.REPLAY_ADVANCE)
+        @server.feature(names.REPLAY_ADVANCE)
         async def advance(ls: ProactiveServer, params: Any) -> dict[str, Any]:
             try:
                 to = protocol.AdvanceParams.model_validate(params).to

@@ -12,17 +12,12 @@ import cattrs
 from lsprotocol import types
 
 from proactive_ls.config import data_dir
+from proactive_ls.lsp.names import CODE_ACTION_KIND  # lsp/names.py says why it is that kind
 from proactive_ls.lsp.protocol import COMMAND_ACCEPT, COMMAND_MUTE, COMMAND_REJECT
 from proactive_ls.private_files import write_private
 from proactive_ls.proposals import ApplyEdit, OpenLocation, Proposal, Range, ShowMarkdown
 
 ACCEPT, REJECT, NOT_NOW, MUTE = "Accept", "Reject", "Not now", "Don't suggest this kind again"
-
-#: The kind of every proactive code action. Not ``quickfix`` (and never preferred): "Auto Fix" and
-#: ``code_action({apply = true})`` pick preferred quick fixes, and a proposal must never win over a
-#: real fix from pyright or ruff. Under ``source`` it is no fix at all, and no on-save setting picks
-#: it unless the user names it (``source.fixAll`` and ``source.organizeImports`` do not match it).
-CODE_ACTION_KIND = "source.proactive"
 
 
 def lsp_range(r: Range) -> types.Range:
