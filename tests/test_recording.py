@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 
 from proactive_ls.lsp import protocol
-from proactive_ls.lsp.recorder import HELD_RUN_CHARS, Recorder, held_run, minimal_change
+from proactive_ls.lsp.recorder import HELD_LINE_CHARS, Recorder, held_line, minimal_change
 from proactive_ls.replay.engine import Replayer, replay_file, replay_settings
 from proactive_ls.replay.format import ReplayFormatError
 from proactive_ls.replay.loaders import recording_as_session
@@ -312,7 +312,7 @@ async def test_a_token_typed_with_a_pause_longer_than_the_burst_leaves_no_fragme
     tmp_path: Path, calc_project: Path
 ) -> None:
     """The first half of a token is a burst of its own (the pause ends it), yet the recording holds
-    no piece of it: the word at the cursor is held back until it is whole, then redacted whole."""
+    no piece of it: the line at the cursor is held back until it is done, then redacted whole."""
     recording = tmp_path / "paused.recording.jsonl"
     client = await start_session(
         calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)]
@@ -386,15 +386,56 @@ async def test_a_server_killed_mid_burst_leaves_a_valid_recording_with_no_secret
     assert [a.action for a in session.actions][:1] == ["open"]
 
 
-def test_the_held_word_is_the_run_of_non_blanks_at_the_cursor() -> None:
-    assert held_run('x = "ghp_abc"\n', 9) == (4, 13)
-    assert held_run("x = 1 \n", 6) == (6, 6)  # after a blank: nothing is held
-    assert held_run("", 0) == (0, 0)
-    long = "a" * (3 * HELD_RUN_CHARS)
-    assert held_run(long, len(long) // 2) == (HELD_RUN_CHARS // 2, len(long) // 2 + HELD_RUN_CHARS)
+def test_the_held_line_is_the_line_of_the_cursor_up_to_it() -> None:
+    assert held_line('a = 1\nx = "ghp_abc"\nb = 2\n', 15) == (6, 15)
+    assert held_line("a = 1\r\nb", 8) == (7, 8)
+    assert held_line("a = 1\n", 6) == (6, 6)  # on the empty line after a line break: nothing is held
+    assert held_line("", 0) == (0, 0)
+    long = "a" * (3 * HELD_LINE_CHARS)
+    assert held_line(long, len(long) // 2) == (len(long) // 2 - HELD_LINE_CHARS, len(long) // 2)
 
 
-def test_whole_text_changes_and_a_saved_text_keep_the_held_word_out(tmp_path: Path) -> None:
+async def test_a_passphrase_typed_word_by_word_in_a_long_burst_leaves_no_word(
+    tmp_path: Path, calc_project: Path
+) -> None:
+    """Words typed over several periodic flushes (editQuietMs never ends the burst): the line is held
+    until a line break ends it, then redacted whole."""
+    recording = tmp_path / "phrase.recording.jsonl"
+    client = await start_session(
+        calc_project,
+        tmp_path / "feedback.jsonl",
+        command=[*SERVER_COMMAND, "--record", str(recording)],
+        settings={"editQuietMs": 600_000},
+    )
+    path = calc_project / "deploy.py"
+    path.write_text("import os\n\n")
+    words = ["Quokka7", "Zephyr9", "Marmot4", "Vortex2"]
+    try:
+        uri = _open(client, path, path.read_text(), "python")
+        version, column = 2, 0
+        head = 'db_password = "'
+        version = _type(client, uri, 2, 0, head, version)
+        column = len(head)
+        for i, word in enumerate(words):
+            typed = word + (" " if i < len(words) - 1 else "")
+            version = _type(client, uri, 2, column, typed, version)
+            column += len(typed)
+            sent = version - 2
+            # A periodic flush has written everything typed so far (the burst itself goes on).
+            await eventually(lambda sent=sent: _recorded_changes(recording) == sent, timeout=15)
+        _type(client, uri, 2, column, '"\n', version)
+        _save(client, uri)
+        await client.execute(protocol.COMMAND_STATUS)
+    finally:
+        await client.shutdown_session()
+    raw = recording.read_text(encoding="utf-8")
+    assert [w for w in words if w in raw] == []
+    body = _lines(recording)[1:]
+    assert [w for w in words if w in _joined(body)] == []
+    assert _rebuild(body) == 'import os\n\ndb_password = "[REDACTED:password]"\n'
+
+
+def test_whole_text_changes_and_a_saved_text_keep_the_held_line_out(tmp_path: Path) -> None:
     """A client that syncs whole texts, pausing mid-token, then saving with includeText: the
     recorder finds the cursor by comparing texts, and the didSave's text is the recorded one."""
     path = tmp_path / "r.jsonl"
@@ -414,5 +455,5 @@ def test_whole_text_changes_and_a_saved_text_keep_the_held_word_out(tmp_path: Pa
     raw = path.read_text(encoding="utf-8")
     assert _fragments(TYPED, raw) == []
     body = _lines(path)[1:]
-    assert _rebuild(body) == "x = 1\nkey = "
-    assert body[-1]["message"]["params"]["text"] == "x = 1\nkey = "
+    assert _rebuild(body) == "x = 1\n"
+    assert body[-1]["message"]["params"]["text"] == "x = 1\n"

@@ -16,16 +16,17 @@ What is kept follows the event history's rules (proactive_ls/sensing/redaction/)
   arrives) are written as one didChange: the smallest range change from the redacted text before
   the burst to the redacted text after it (so a replay sees the same edit, on redacted text).
   ``"coalesced": n`` says how many messages the line stands for;
-* the word being typed is held back: the run of non-blank characters around the last change (up
-  to :data:`HELD_RUN_CHARS` each side) is left out of the recorded text until the cursor leaves
-  it (a blank typed after it, an edit elsewhere). A secret typed with pauses, even longer than
-  ``editQuietMs``, is therefore written only once it is whole, and then redacted with the whole
-  document around it: no line holds a part of it, and joining the lines rebuilds none of it. A
-  didSave's text is written as the recording has the document (the held word left out too);
+* the line being typed is held back: the line of the last change, from its start to the cursor
+  (at most :data:`HELD_LINE_CHARS`), is left out of the recorded text until the cursor leaves it (a line
+  break typed, an edit on another line). A secret typed with pauses, even longer than
+  ``editQuietMs``, or a passphrase typed word by word, is therefore written only once its line is
+  done, and then redacted with the whole document around it: no recorded line holds a part of it,
+  and joining them rebuilds none of it. A didSave's text is written as the recording has the
+  document (the held line left out too);
 * a long burst is written every :data:`FLUSH_EVERY_S` seconds (or four times what the last write
   took, for a document so large that its redaction is slow), so a server killed without a
   ``shutdown`` (SIGKILL, a crash) loses at most the changes of that last interval and the held
-  word; nothing is ever written unredacted. Each line is flushed when written, so a crash loses at
+  line; nothing is ever written unredacted. Each line is flushed when written, so a crash loses at
   most the message being written.
 
 :func:`proactive_ls.replay.loaders.recording_as_session` turns a recording into a replay session
@@ -64,9 +65,9 @@ VERSION = 1
 # default editQuietMs, so a replay of a long burst sees changes as close together as the live one.
 FLUSH_EVERY_S = 0.5
 
-# How far the held word (the run of non-blank characters at the cursor) reaches on each side: a
-# secret is shorter; a minified line must not hold back a whole document.
-HELD_RUN_CHARS = 2048
+# How far back the held line (the line of the cursor, up to it) reaches: a secret is shorter; a
+# minified file's one line must not hold back the whole document.
+HELD_LINE_CHARS = 2048
 
 
 def line_structure(text: str) -> str:
@@ -108,16 +109,16 @@ def minimal_change(before: str, after: str, encoding: str = "utf-16") -> dict[st
     return {"range": rng, "text": after[prefix : len(after) - suffix]}
 
 
-def held_run(text: str, cursor: int) -> tuple[int, int]:
-    """The run of non-blank characters around `cursor` in `text`, bounded by HELD_RUN_CHARS each side."""
+def held_line(text: str, cursor: int) -> tuple[int, int]:
+    """The line of `cursor` in `text` up to the cursor (what is being typed), at most HELD_LINE_CHARS.
+
+    The text after the cursor was there before (it is in the recording already): holding it back
+    would show it deleted to a replay.
+    """
     cursor = max(0, min(cursor, len(text)))
-    start, low = cursor, max(0, cursor - HELD_RUN_CHARS)
-    while start > low and not text[start - 1].isspace():
-        start -= 1
-    end, high = cursor, min(len(text), cursor + HELD_RUN_CHARS)
-    while end < high and not text[end].isspace():
-        end += 1
-    return start, end
+    low = max(0, cursor - HELD_LINE_CHARS)
+    before = max(text.rfind("\n", low, cursor), text.rfind("\r", low, cursor))
+    return (before + 1 if before >= 0 else low), cursor
 
 
 def _index(line: str, byte_column: int) -> int:
@@ -218,7 +219,7 @@ class Recorder:
             if not excluded and self._mirror(kept, t):
                 return  # held: written as the whole redacted text when the burst ends
             if not excluded and isinstance(kept, SaveInput) and kept.text is not None and kept.uri in self._written:
-                kept = kept.model_copy(update={"text": self._written[kept.uri]})  # the held word stays out
+                kept = kept.model_copy(update={"text": self._written[kept.uri]})  # the held line stays out
             message = {**message, "params": route.params_json(kept)}
             if excluded:
                 line["excluded"] = True
@@ -307,16 +308,20 @@ class Recorder:
             if mirror is None:
                 continue
             before = self._written.get(uri, "")
-            after = redactor.redact(self._without_held_run(uri, mirror))
+            after = redactor.redact(self._without_held_line(uri, mirror))
             self._written[uri] = after
             change = minimal_change(before, after, mirror.encoding)
+            if after == before and (cursor := self._cursor.get(uri)) is not None:
+                # All of the burst is on the held line: an empty change on that line, not at the end.
+                at = {"line": min(cursor[0], len(split_lines(after)) - 1), "character": 0}
+                change = {"range": {"start": at, "end": at}, "text": ""}
             params = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}
             message = {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params}
             self._write({"t": t, "message": message, "coalesced": count})
         self._flush_cost = time.perf_counter() - started
 
-    def _without_held_run(self, uri: str, mirror: DocumentMirror) -> str:
-        """The document's text without the word at its cursor (see the module doc)."""
+    def _without_held_line(self, uri: str, mirror: DocumentMirror) -> str:
+        """The document's text without the line of its cursor (see the module doc)."""
         text = mirror.text
         cursor = self._cursor.get(uri)
         if cursor is None:
@@ -325,7 +330,7 @@ class Recorder:
         if row >= len(mirror.lines):
             return text
         offset = sum(len(line) for line in mirror.lines[:row]) + min(index, len(mirror.lines[row]))
-        start, end = held_run(text, offset)
+        start, end = held_line(text, offset)
         return text[:start] + text[end:]
 
     def _is_excluded(self, uri: str, redactor: Redactor) -> bool:
@@ -390,10 +395,10 @@ def attach_recorder(server: Any, path: Path) -> Recorder:
 __all__ = [
     "FLUSH_EVERY_S",
     "FORMAT",
-    "HELD_RUN_CHARS",
+    "HELD_LINE_CHARS",
     "VERSION",
     "Recorder",
-    "held_run",
+    "held_line",
     "attach_recorder",
     "initialize_roots",
     "line_structure",
