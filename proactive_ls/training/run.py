@@ -31,6 +31,7 @@ class Options:
     steps: int | None = None  # optimizer steps; None: `epochs` passes over the training set
     epochs: float = 3.0
     learning_rate: float = 2e-4
+    scheduler: str = "linear"  # the learning rate falls to 0 by the last step, so the run ends settled
     rank: int = 16
     alpha: int = 32
     batch_size: int = 4
@@ -154,7 +155,7 @@ def train(data: Dataset, base: Path, out: Path, opts: Options) -> Result:
         "per_device_eval_batch_size": opts.batch_size,
         "gradient_accumulation_steps": opts.grad_accum,
         "learning_rate": opts.learning_rate,
-        "lr_scheduler_type": "constant",
+        "lr_scheduler_type": opts.scheduler,
         "logging_steps": opts.log_every,
         "save_strategy": "no",
         "eval_strategy": "no",
