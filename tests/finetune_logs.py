@@ -23,7 +23,8 @@ def history(i: int) -> list[dict[str, str]]:
     ]
 
 
-def record(i: int, task: str, outcome: str, at: float) -> FeedbackRecord:
+def record(i: int, task: str, outcome: str, at: float, *, purpose: str = "", thoughts: str = "") -> FeedbackRecord:
+    """A model's proposal as the server logs it (an empty Response shows the task as the message)."""
     return FeedbackRecord(
         session_id=f"s{i % 3}",
         proposal_id=f"p{i}-{outcome}",
@@ -32,8 +33,8 @@ def record(i: int, task: str, outcome: str, at: float) -> FeedbackRecord:
         decided_at=at,
         task=task,
         message=task,
-        purpose=task,
-        thoughts=task,
+        purpose=purpose,
+        thoughts=thoughts,
         operation="model_task",
         observations=history(i),
         proposer="vllm",
