@@ -190,3 +190,25 @@ def test_a_client_cannot_point_the_feedback_log_at_a_file_that_is_not_one(tmp_pa
     assert layers.changed({"feedbackLog": str(good)})[0].feedback_log == good
     # The command line is the user's own choice: not checked.
     assert SettingsLayers({"feedbackLog": str(bashrc)}).initial({})[0].feedback_log == bashrc
+
+
+async def test_connections_that_fail_the_token_leave_the_session_to_the_editor(
+    tcp_server: tuple[int, Path, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    port, token_file, server = tcp_server
+    # A process that connects and says nothing, one that sends a blind POST, one with a wrong token.
+    _, silent = await asyncio.open_connection("127.0.0.1", port)
+    for attempt in [b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", _initialize("guess", tmp_path / "x")]:
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(attempt)
+        await w.drain()
+        assert await _closed_without_answer(r)
+    assert server.poll() is None  # the refused connections did not end the server
+    # The editor, arriving last, still gets the session.
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_initialize(token_file.read_text().strip(), tmp_path / "data" / "proactive-ls" / "log.jsonl"))
+    await writer.drain()
+    answer = await asyncio.wait_for(_read_message(reader), 60)
+    assert answer["id"] == 1 and "result" in answer
+    silent.close()
+    writer.close()

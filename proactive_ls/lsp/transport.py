@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import os
 import secrets
@@ -81,28 +82,55 @@ def write_token(path: Path) -> str:
     return token
 
 
-class Gate:
-    """One connection per session, and (on TCP) the token before anything else."""
+#: How long a new connection has to prove itself before it is closed.
+AUTH_TIMEOUT_S = 10.0
+#: The largest first message (an ``initialize``) read before the token is checked.
+MAX_FIRST_MESSAGE = 1 << 20
 
-    def __init__(self, token: str | None) -> None:
-        self.token = token
-        self.connected = False
-        self.authenticated = token is None
 
-    def admit(self, message: Any) -> bool:
-        """Whether ``message`` may reach the server; strips the token from ``initialize``."""
-        if self.authenticated:
-            return True
-        if getattr(message, "method", None) != "initialize":
-            return False
-        options = getattr(getattr(message, "params", None), "initialization_options", None)
-        if not isinstance(options, dict):
-            return False
-        given = options.pop(TOKEN_OPTION, None)
-        if not isinstance(given, str) or not secrets.compare_digest(given, self.token or ""):
-            return False
-        self.authenticated = True
-        return True
+async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    """The body of one ``Content-Length`` frame, or None for anything else (an HTTP request, garbage, too big)."""
+    length: int | None = None
+    header_bytes = 0
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:  # a header line past the reader's limit
+            return None
+        header_bytes += len(line)
+        if not line or header_bytes > 4096:
+            return None
+        if line == b"\r\n":
+            break
+        name, sep, value = line.partition(b":")
+        if not sep:
+            return None
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip()) if value.strip().isdigit() else None
+    if length is None or length > MAX_FIRST_MESSAGE:
+        return None
+    try:
+        return await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return None
+
+
+def admitted(body: bytes, token: str) -> dict[str, Any] | None:
+    """The first message if it is ``initialize`` with the right token (which is removed from it), else None."""
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(message, dict) or message.get("method") != "initialize":
+        return None
+    params = message.get("params")
+    options = params.get("initializationOptions") if isinstance(params, dict) else None
+    if not isinstance(options, dict):
+        return None
+    given = options.pop(TOKEN_OPTION, None)
+    if not isinstance(given, str) or not secrets.compare_digest(given.encode(), token.encode()):
+        return None
+    return message
 
 
 def serve(
@@ -113,31 +141,37 @@ def serve(
     socket_path: Path | None = None,
     token: str | None = None,
 ) -> None:
-    """Serve one LSP connection over TCP (``host``/``port``) or a Unix socket, then stop."""
-    gate = Gate(token)
+    """Serve one LSP connection over TCP (``host``/``port``) or a Unix socket, then stop.
+
+    A connection takes the session only once its first message proved it (the token on TCP): one
+    that fails, stalls or closes first is dropped and leaves the listener waiting for the editor.
+    """
     protocol = server.protocol
-    original = protocol.handle_message
     stop = asyncio.Event()
-
-    def handle(message: Any) -> None:
-        if gate.admit(message):
-            original(message)
-            return
-        log.warning("refused a connection that did not start with initialize and the right token")
-        writer = getattr(protocol, "writer", None)
-        if writer is not None:
-            writer.close()
-
-    protocol.handle_message = handle  # type: ignore[method-assign]
+    taken = False
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if gate.connected:
+        nonlocal taken
+        first: dict[str, Any] | None = None
+        if not taken and token is not None:
+            try:
+                body = await asyncio.wait_for(read_frame(reader), AUTH_TIMEOUT_S)
+            except (TimeoutError, ConnectionError):
+                body = None
+            first = admitted(body, token) if body is not None else None
+            if first is None:
+                log.warning("refused a connection that did not start with initialize and the right token")
+                writer.close()
+                return
+        if taken:
             log.warning("refused a second connection: this session already has its client")
             writer.close()
             return
-        gate.connected = True
+        taken = True
         protocol.set_writer(writer)
         try:
+            if first is not None:
+                protocol.handle_message(json.loads(json.dumps(first), object_hook=protocol.structure_message))
             await run_async(
                 stop_event=server._stop_event,  # type: ignore[arg-type]
                 reader=reader,
