@@ -47,8 +47,8 @@ def write_log(
 ) -> Path:
     """``n`` histories; on each the user accepted ``accepted`` (and, with ``rejected``, rejected REJECTED_TASK).
 
-    The proposals' purpose, thoughts and message are the task itself: the whole answer is then one
-    string the tiny model can learn in a few dozen steps (see tests/vllm/test_finetune.py).
+    The proposals have no purpose or thoughts and the task as the message: each value of the answer is
+    in one place, which the tiny model learns in a few dozen steps (docs/training.md says why it matters).
     """
     lines = []
     for i in range(n):
