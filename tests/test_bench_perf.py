@@ -37,6 +37,8 @@ def test_bench_perf_quick_writes_a_table_and_json(tmp_path: Path) -> None:
         "worst request wait, Replace All",
         "worst request wait, burst end",
         "worst request wait, opening 50 files",
+        "worst request wait, git snapshots",
+        "time to proposal less the quiet period, p99",
         "burst end (parse",
         "engine with redaction and gate",
         "one gate decision, p99",

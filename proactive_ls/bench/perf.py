@@ -130,6 +130,14 @@ async def _server(command: list[str], root: Path, options: dict[str, Any] | None
     from pygls.lsp.client import LanguageClient
 
     client = LanguageClient("bench", "1")
+
+    def _proposal(ls: Any, params: Any) -> None:
+        hook = getattr(client, "on_proposal", None)  # a scenario that times proposals sets it
+        if hook is not None:
+            hook()
+
+    client.feature("proactive/proposal")(_proposal)
+
     await client.start_io(*command)
     process = client._server  # pygls keeps the subprocess here
     assert process is not None
@@ -137,7 +145,7 @@ async def _server(command: list[str], root: Path, options: dict[str, Any] | None
     await asyncio.wait_for(
         client.initialize_async(
             types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
+                capabilities=types.ClientCapabilities(experimental={"proactive": {"proposals": True}}),
                 root_uri=root.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="bench")],
                 initialization_options=options,
@@ -200,17 +208,24 @@ class Bench:
         return {
             "bare": ([sys.executable, str(bare)], None),
             "proactive-ls": (
-                [sys.executable, "-m", "proactive_ls", "serve"],
+                # Its log goes to a file: pygls warns on stderr of every hover it has no handler for,
+                # and a stderr pipe nobody reads fills up and stops the server in a long scenario.
+                [sys.executable, "-m", "proactive_ls", "serve", "--log-file", str(self.root / "proactive-ls.log")],
                 {"feedbackLog": str(self.root / "feedback.jsonl"), "editQuietMs": self.quiet_ms},
             ),
         }
 
     async def both(
-        self, scenario: Callable[[Any, int, str], Awaitable[float]], workspace: Path | None = None
+        self,
+        scenario: Callable[[Any, int, str], Awaitable[float]],
+        workspace: Path | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> dict[str, float]:
         """One figure for proactive-ls and for the bare server, each in its own fresh process."""
         out: dict[str, float] = {}
         for name, (command, options) in self.servers.items():
+            if options is not None and settings:
+                options = {**options, **settings}
             async with _server(command, workspace or self.root, options) as (client, pid):
                 out[name] = await scenario(client, pid, name)
         return out
@@ -348,6 +363,7 @@ class Bench:
         rows += await self.replace_all()
         rows += await self.burst_ends()
         rows += await self.open_in_repository()
+        rows += await self.snapshots()
         return rows
 
     async def _during(self, client: Any, uri: str, action: Callable[[], Awaitable[None]]) -> float:
@@ -488,6 +504,106 @@ class Bench:
                 "bare pygls",
                 "< 50 ms",
             )
+        ]
+
+    async def snapshots(self) -> list[Row]:
+        """Failing test runs in the 20k-file repository: each forces a git snapshot (in a worker
+        thread). The worst request wait meanwhile, against bare pygls sent the same messages; and
+        the time from the run to its proposal less the quiet period, against the same server in a
+        folder without git."""
+        rounds = 4 if self.quick else 30
+        from lsprotocol import types
+
+        quiet_ms = 200
+        repo = self.repository()
+        plain = self.root / "plain"
+        (plain / "tests").mkdir(parents=True, exist_ok=True)
+        (plain / "tests" / "test_calc.py").write_text((repo / "tests" / "test_calc.py").read_text())
+        settings = {
+            "quietPeriodMs": quiet_ms,
+            "minIntervalS": 0,
+            "maxPerHour": 3600,
+            "ignoreAfterS": 3600,
+            "learning": False,
+        }
+        waits: dict[str, list[float]] = {}
+
+        async def run(client: Any, pid: int, name: str, folder: Path = repo) -> float:
+            arrived: asyncio.Queue[float] = asyncio.Queue()
+            client.on_proposal = lambda: arrived.put_nowait(time.perf_counter())
+            uri = (folder / "tests" / "test_calc.py").as_uri()
+            await _git_ready(client)  # start-up is not what this measures
+            probe = _Probe(client, uri)
+            await probe.roundtrip()
+            task = asyncio.create_task(probe.run())
+            latencies: list[float] = []
+            for k in range(-1, rounds):  # the first round (k = -1) warms up: not counted
+                output = (
+                    "=================== short test summary info ===================\n"
+                    f"FAILED tests/test_calc.py::test_k{k} - assert {k} == {k + 1}\n"
+                    "=================== 1 failed, 99 passed in 0.12s ===================\n"
+                )
+                sent = time.perf_counter()
+                client.protocol.notify(
+                    "proactive/terminalCommand",
+                    {"commandLine": "python -m pytest", "cwd": str(folder), "exitCode": 1, "output": output},
+                )
+                if name == "bare":
+                    await asyncio.sleep(quiet_ms / 1000 + 0.3)
+                    if k < 0:
+                        probe.latencies.clear()
+                    continue
+                try:
+                    got = await asyncio.wait_for(arrived.get(), 20)
+                except TimeoutError:
+                    status = await client.workspace_execute_command_async(
+                        types.ExecuteCommandParams(command="proactive.status", arguments=[])
+                    )
+                    raise RuntimeError(f"no proposal for round {k}: {status.get('lastDecision')}") from None
+                if k < 0:
+                    probe.latencies.clear()
+                else:
+                    latencies.append((got - sent) * 1000 - quiet_ms)
+                await asyncio.sleep(0.3)  # the snapshot forced by this run ends meanwhile
+            probe.stop()
+            await task
+            waits[f"{name} {folder.name}"] = latencies
+            return max(probe.latencies) * 1000
+
+        worst = await self.both(run, workspace=repo, settings=settings)
+        command, options = self.servers["proactive-ls"]
+        async with _server(command, plain, {**(options or {}), **settings}) as (client, pid):
+            await run(client, pid, "proactive-ls", plain)
+        in_repo, floor = sorted(waits[f"proactive-ls {repo.name}"]), sorted(waits["proactive-ls plain"])
+        files = 2_000 if self.quick else 20_000
+
+        def p99(values: list[float]) -> float:
+            return values[min(len(values) - 1, int(len(values) * 0.99))]
+
+        return [
+            Row(
+                f"worst request wait, git snapshots (a failing test run each) in a {files}-file repository",
+                "ms",
+                worst["proactive-ls"],
+                worst["bare"],
+                "bare pygls, same messages",
+                "< 50 ms",
+            ),
+            Row(
+                f"time to proposal less the quiet period, p50, {files}-file git repository",
+                "ms",
+                statistics.median(in_repo),
+                statistics.median(floor),
+                "the same without git",
+            ),
+            Row(
+                f"time to proposal less the quiet period, p99, {files}-file git repository",
+                "ms",
+                p99(in_repo),
+                p99(floor),
+                "the same without git",
+                "< 20 ms",
+            ),
         ]
 
     # -- in-process figures ----------------------------------------------------------------------
@@ -649,6 +765,24 @@ class Bench:
         ]
 
 
+async def _git_ready(client: Any) -> None:
+    """Wait until proactive-ls has taken the baseline of every repository (bare pygls: at once)."""
+    from lsprotocol import types
+    from pygls.exceptions import JsonRpcException
+
+    for _ in range(600):
+        try:
+            status = await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="proactive.status", arguments=[])
+            )
+        except JsonRpcException:
+            return  # not proactive-ls
+        git = (status or {}).get("git", {})
+        if git.get("ready", 0) >= git.get("repositories", 0):
+            return
+        await asyncio.sleep(0.1)
+
+
 def _import_cpu_ms(module: str) -> float:
     """CPU time of a fresh interpreter importing `module` (empty: what ``proactive-ls serve`` imports
     before its initialize response; "session": and what it imports when it makes the session, after it)."""
@@ -762,6 +896,10 @@ def _git_repository(root: Path, files: int) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"def f{k}():\n    return {k}\n")
     (root / ".gitignore").write_text("*.log\nbuild/\n")
+    (root / "tests").mkdir(exist_ok=True)
+    (root / "tests" / "test_calc.py").write_text(
+        "".join(f"def test_k{k}():\n    assert {k} == {k}\n" for k in range(100))
+    )
     subprocess.run(["git", "init", "-q", str(root)], check=True, env=env)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True, env=env)
     subprocess.run(["git", "-C", str(root), "commit", "-qm", "bench"], check=True, env=env)
@@ -770,7 +908,7 @@ def _git_repository(root: Path, files: int) -> Path:
 
 SCENARIOS = ("keystrokes", "startup", "memory", "growth", "blocking", "parse", "engine", "shape")
 #: Parts of a scenario that ``--only`` also takes (the default run has them in "blocking").
-PARTS = ("pastes", "replace-all", "burst-ends", "open-in-repository")
+PARTS = ("pastes", "replace-all", "burst-ends", "open-in-repository", "snapshots")
 
 
 async def run_all(quick: bool, only: list[str] | None = None) -> list[Row]:
@@ -794,6 +932,7 @@ async def run_all(quick: bool, only: list[str] | None = None) -> list[Row]:
             "replace-all": bench.replace_all,
             "burst-ends": bench.burst_ends,
             "open-in-repository": bench.open_in_repository,
+            "snapshots": bench.snapshots,
         }
         rows: list[Row] = []
         for name in (*SCENARIOS, *PARTS):
