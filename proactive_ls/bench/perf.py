@@ -129,6 +129,8 @@ async def _server(command: list[str], root: Path, options: dict[str, Any] | None
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
+    from proactive_ls.lsp import protocol
+
     client = LanguageClient("bench", "1")
 
     def _proposal(ls: Any, params: Any) -> None:
@@ -136,7 +138,7 @@ async def _server(command: list[str], root: Path, options: dict[str, Any] | None
         if hook is not None:
             hook()
 
-    client.feature("proactive/proposal")(_proposal)
+    client.feature(protocol.PROPOSAL)(_proposal)
 
     await client.start_io(*command)
     process = client._server  # pygls keeps the subprocess here
@@ -514,6 +516,8 @@ class Bench:
         rounds = 4 if self.quick else 30
         from lsprotocol import types
 
+        from proactive_ls.lsp import protocol
+
         quiet_ms = 200
         repo = self.repository()
         plain = self.root / "plain"
@@ -545,7 +549,7 @@ class Bench:
                 )
                 sent = time.perf_counter()
                 client.protocol.notify(
-                    "proactive/terminalCommand",
+                    protocol.TERMINAL_COMMAND,
                     {"commandLine": "python -m pytest", "cwd": str(folder), "exitCode": 1, "output": output},
                 )
                 if name == "bare":
@@ -557,7 +561,7 @@ class Bench:
                     got = await asyncio.wait_for(arrived.get(), 20)
                 except TimeoutError:
                     status = await client.workspace_execute_command_async(
-                        types.ExecuteCommandParams(command="proactive.status", arguments=[])
+                        types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[])
                     )
                     raise RuntimeError(f"no proposal for round {k}: {status.get('lastDecision')}") from None
                 if k < 0:
@@ -770,10 +774,12 @@ async def _git_ready(client: Any) -> None:
     from lsprotocol import types
     from pygls.exceptions import JsonRpcException
 
+    from proactive_ls.lsp import protocol
+
     for _ in range(600):
         try:
             status = await client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="proactive.status", arguments=[])
+                types.ExecuteCommandParams(command=protocol.COMMAND_STATUS, arguments=[])
             )
         except JsonRpcException:
             return  # not proactive-ls
