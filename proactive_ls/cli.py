@@ -382,7 +382,7 @@ def bench_perf(
         typer.Option(
             "--only",
             help="Run only this scenario (repeatable): keystrokes, startup, memory, growth, blocking, parse, "
-            "engine, shape; or a part of blocking: pastes, replace-all, burst-ends, open-in-repository.",
+            "engine, replay, shape; or a part of blocking: pastes, replace-all, burst-ends, open-in-repository.",
         ),
     ] = None,
 ) -> None:

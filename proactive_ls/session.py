@@ -47,6 +47,7 @@ from proactive_ls.sensing.documents import DocumentTracker
 from proactive_ls.sensing.mirror import Encoding
 from proactive_ls.sensing.paths import display_path
 from proactive_ls.sensing.redaction import Redactor
+from proactive_ls.sensing.redaction.gitignore import GitignoreCache
 from proactive_ls.sensing.terminal import parse_failure, strip_ansi
 
 if TYPE_CHECKING:
@@ -111,12 +112,13 @@ def build_judge(settings: Settings, notify: Notify | None = None) -> Judge:
     return VllmJudge(endpoint, fallback=gate, notify=notify)
 
 
-def build_redactor(settings: Settings, roots: list[Path]) -> Redactor:
+def build_redactor(settings: Settings, roots: list[Path], gitignore: GitignoreCache | None = None) -> Redactor:
     return Redactor(
         exclude=settings.exclude_globs(),
         respect_gitignore=settings.respect_gitignore,
         redact_secrets=settings.redact_secrets,
         roots=roots,
+        gitignore=gitignore,
     )
 
 
@@ -146,13 +148,14 @@ class Session:
         record_outcomes: bool = True,
         actuator: Actuator | None = None,
         control: ControlStore | None = None,
+        gitignore: GitignoreCache | None = None,
     ) -> None:
         self.settings = settings
         self.roots = roots
         self.driver: Driver = driver or WallClock()
         self.notify = notify
         self.actuator = actuator
-        self.redactor = build_redactor(settings, roots)
+        self.redactor = build_redactor(settings, roots, gitignore)
         self._report_invalid_globs()
         self.diagnostics = DiagnosticsState()
         self.documents = DocumentTracker(settings, roots, self.diagnostics, encoding)
@@ -291,7 +294,7 @@ class Session:
         self.settings = settings
         self.documents.settings = settings
         self.engine.configure(settings)
-        self.redactor = build_redactor(settings, self.roots)
+        self.redactor = build_redactor(settings, self.roots, self.redactor.gitignore)
         self._report_invalid_globs()
         self.engine.redact = self.redactor.redact_event
         self.engine.inside = self.redactor.inside_workspace

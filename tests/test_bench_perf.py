@@ -42,6 +42,7 @@ def test_bench_perf_quick_writes_a_table_and_json(tmp_path: Path) -> None:
         "burst end (parse",
         "engine with redaction and gate",
         "one gate decision, p99",
+        "replay of",
         "model request size",
         "bytes shared with the previous request",
     ):

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from proactive_ls.bench.gate_eval import default_data_dir
 from proactive_ls.bench.perf import _engine_events
-from proactive_ls.bench.traces import load_trace, trace_names
+from proactive_ls.bench.traces import default_data_dir, load_trace, trace_names
 from proactive_ls.events import EventBase, Observation, render_history
 from proactive_ls.judges.gate import MAX_HISTORY, Gate, GateJudge
 from proactive_ls.proposers.base import ProposalContext

@@ -742,6 +742,70 @@ class Bench:
             ),
         ]
 
+    async def replay(self) -> list[Row]:
+        """Replay of the 12 ProactiveBench test traces and the packaged examples, end to end: each
+        file loaded, its session built, run on virtual time and closed, as ``proactive-ls replay``
+        does per file. The floor: the same events through a null engine (no session, no sensing)."""
+        from proactive_ls.bench.traces import default_data_dir, trace_names
+        from proactive_ls.config import Settings
+        from proactive_ls.engine import Engine
+        from proactive_ls.judges.base import AcceptAll
+        from proactive_ls.proposers.local import LocalProposer
+        from proactive_ls.replay.demo import example_sessions
+        from proactive_ls.replay.engine import Replayer, replay_settings
+        from proactive_ls.replay.loaders import load_any
+        from proactive_ls.sensing.redaction.gitignore import GitignoreCache
+
+        data = default_data_dir()
+        traces = [data / "test_data" / f"{n}.json" for n in trace_names(data)] if (data / "test_data").is_dir() else []
+        examples = Path(__file__).resolve().parents[1] / "examples"
+        rounds = 1 if self.quick else 5
+        with example_sessions() as sessions:
+            files = [*traces, *sessions, examples / "recorded-session" / "recording.jsonl"]
+            replayed: list[float] = []
+            replayed_cpu: list[float] = []  # this process's threads, not git's processes
+            floor: list[float] = []
+            count = 0
+            for _ in range(rounds):
+                started, started_cpu = time.perf_counter(), time.process_time()
+                seen: list[list[Any]] = []
+                gitignore = GitignoreCache()  # one per `proactive-ls replay` command (replay/cli.py)
+                for path in files:
+                    recording = load_any(path)
+                    replayer = Replayer(recording, replay_settings(recording), gitignore=gitignore)
+                    await replayer.run()
+                    seen.append(replayer.session.engine.history.events())
+                gitignore.close()
+                replayed.append(time.perf_counter() - started)
+                replayed_cpu.append(time.process_time() - started_cpu)
+                count = sum(len(events) for events in seen)
+                started = time.perf_counter()
+                for events in seen:
+                    null = Engine(Settings(), LocalProposer(rules=[]), AcceptAll())
+                    for e in events:
+                        while (deadline := null.next_deadline()) is not None and deadline <= e.time:
+                            await null.tick(deadline)
+                        null.observe(e, e.time)
+                floor.append(time.perf_counter() - started)
+        name = f"replay of {len(traces)} ProactiveBench traces and {len(files) - len(traces)} examples ({count} events)"
+        return [
+            Row(
+                name,
+                "events/s",
+                count / min(replayed),
+                count / min(floor),
+                "the same events through a null engine",
+                ">= 20k",
+            ),
+            Row(
+                "replay, CPU time of this process (git's processes not counted)",
+                "events/s",
+                count / min(replayed_cpu),
+                count / min(floor),
+                "the same events through a null engine (wall)",
+            ),
+        ]
+
     def request_shape(self) -> list[Row]:
         from proactive_ls.llm.prompt import Transcript
 
@@ -912,7 +976,7 @@ def _git_repository(root: Path, files: int) -> Path:
     return root
 
 
-SCENARIOS = ("keystrokes", "startup", "memory", "growth", "blocking", "parse", "engine", "shape")
+SCENARIOS = ("keystrokes", "startup", "memory", "growth", "blocking", "parse", "engine", "replay", "shape")
 #: Parts of a scenario that ``--only`` also takes (the default run has them in "blocking").
 PARTS = ("pastes", "replace-all", "burst-ends", "open-in-repository", "snapshots")
 
@@ -933,6 +997,7 @@ async def run_all(quick: bool, only: list[str] | None = None) -> list[Row]:
             "blocking": bench.blocking,
             "parse": bench.parse,
             "engine": bench.engine,
+            "replay": bench.replay,
             "shape": bench.request_shape,
             "pastes": bench.pastes,
             "replace-all": bench.replace_all,

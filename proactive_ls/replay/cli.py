@@ -11,6 +11,7 @@ from typing import Any
 from proactive_ls.config import SettingsError, read_settings_file
 from proactive_ls.replay.engine import ReplayResult, replay_file
 from proactive_ls.replay.format import ReplayFormatError
+from proactive_ls.sensing.redaction.gitignore import GitignoreCache
 
 
 def main_replay(
@@ -26,6 +27,22 @@ def main_replay(
         return 2
     if judge:
         extra["judge"] = judge
+    gitignore = GitignoreCache()  # one check-ignore process per repository for all the files
+    try:
+        return _replay_all(files, lsp, speed, json_out, extra, gitignore, console)
+    finally:
+        gitignore.close()
+
+
+def _replay_all(
+    files: list[Path],
+    lsp: bool,
+    speed: float,
+    json_out: bool,
+    extra: dict[str, Any],
+    gitignore: GitignoreCache,
+    console: Any,
+) -> int:
     results: list[ReplayResult] = []
     for path in files:
         try:
@@ -34,7 +51,7 @@ def main_replay(
 
                 result = asyncio.run(replay_over_lsp(path, extra))
             else:
-                result = asyncio.run(replay_file(path, extra, speed))
+                result = asyncio.run(replay_file(path, extra, speed, gitignore))
         except (ReplayFormatError, ValueError, OSError) as exc:
             print(f"proactive-ls replay: {exc}", file=sys.stderr)
             return 2

@@ -20,6 +20,7 @@ from proactive_ls.feedback.log import FeedbackLog
 from proactive_ls.proposals import Proposal
 from proactive_ls.replay.format import Recording
 from proactive_ls.replay.loaders import load_any
+from proactive_ls.sensing.redaction.gitignore import GitignoreCache
 from proactive_ls.session import Session
 
 
@@ -49,7 +50,13 @@ class ReplayResult:
 class Replayer:
     """Drives a Session on virtual time, deadline by deadline, applying the recorded inputs."""
 
-    def __init__(self, recording: Recording, settings: Settings, feedback: FeedbackLog | None = None) -> None:
+    def __init__(
+        self,
+        recording: Recording,
+        settings: Settings,
+        feedback: FeedbackLog | None = None,
+        gitignore: GitignoreCache | None = None,
+    ) -> None:
         self.recording = recording
         self.clock = VirtualClock(recording.start)
         self.session = Session(
@@ -59,6 +66,7 @@ class Replayer:
             driver=self.clock,
             feedback=feedback,
             record_outcomes=feedback is not None,
+            gitignore=gitignore,  # shared by the files of one replay: git's processes start once
         )
         self.result = ReplayResult(str(recording.source), start=self.clock.now)
 
@@ -92,9 +100,14 @@ def replay_settings(recording: Recording, extra: dict[str, Any] | None = None) -
     return parse_settings({**recording.header.settings, **(extra or {})})
 
 
-async def replay_file(path: Path, extra_settings: dict[str, Any] | None = None, speed: float = 0.0) -> ReplayResult:
+async def replay_file(
+    path: Path,
+    extra_settings: dict[str, Any] | None = None,
+    speed: float = 0.0,
+    gitignore: GitignoreCache | None = None,
+) -> ReplayResult:
     recording = load_any(path)
-    return await Replayer(recording, replay_settings(recording, extra_settings)).run(speed)
+    return await Replayer(recording, replay_settings(recording, extra_settings), gitignore=gitignore).run(speed)
 
 
 __all__ = ["ReplayResult", "Replayer", "replay_file", "replay_settings"]

@@ -39,6 +39,7 @@ class Redactor:
         redact_secrets: bool = True,
         roots: list[Path] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        gitignore: GitignoreCache | None = None,
     ) -> None:
         self.exclude = list(DEFAULT_EXCLUDE if exclude is None else exclude)
         self.respect_gitignore = respect_gitignore
@@ -57,7 +58,9 @@ class Redactor:
             except re.error as exc:
                 self.invalid_globs.append((g, str(exc)))
         self._clock = clock
-        self._gitignore = GitignoreCache(clock)
+        # Given: shared with the redactor this one replaces (new settings) or with the other files
+        # of a replay, so their repositories' check-ignore processes are not started again.
+        self.gitignore = gitignore if gitignore is not None else GitignoreCache(clock)
         # What the globs say of a path, and of a command line: pure functions of the string once
         # the globs are fixed, asked again for every event about the same file (bounded).
         self._glob_answers: dict[Path, bool] = {}
@@ -101,7 +104,7 @@ class Redactor:
         if self.respect_gitignore:
             todo = [(i, p) for i, p in enumerate(unique) if not answer[p] and p.is_absolute()]
             if todo:
-                found = self._gitignore.ignored(todo) if ask_git else self._gitignore.known(todo)
+                found = self.gitignore.ignored(todo) if ask_git else self.gitignore.known(todo)
                 if found is None:
                     return None
                 for i, ignored in found:
@@ -127,7 +130,7 @@ class Redactor:
         """Get git ready to answer for these repositories (blocking: run it in a worker thread)."""
         if self.respect_gitignore:
             for root in repositories:
-                self._gitignore.warm(root)
+                self.gitignore.warm(root)
 
     def _to_path(self, path: Path | str) -> Path | None:
         if isinstance(path, str):
