@@ -212,3 +212,18 @@ async def test_the_hour_cap_lifts_at_the_time_it_names_despite_float_rounding(tm
         ticks += 1
     assert [q.task for q in proposals] == ["second"]
     assert ticks == 1
+
+
+async def test_an_answer_given_while_a_tick_writes_another_outcome_is_not_overwritten(tmp_path: Path) -> None:
+    engine, _ = make(tmp_path, ignoreAfterS=30)
+    [first] = await say(engine, "fix a", T0)
+    [second] = await say(engine, "fix b", T0 + 5)
+    # Both are unanswered past their time: the tick writes the first one's "ignored" (a thread does the
+    # write) and, while it waits for it, the user accepts the second one.
+    tick = asyncio.create_task(engine.tick(second.created_at + 30))
+    await asyncio.sleep(0)  # the tick runs up to its first write
+    await engine.resolve(second.id, "accepted", second.created_at + 30)
+    result = await tick
+    assert [(q.id, o) for q, o in result.resolved] == [(first.id, "ignored")]
+    records = [(r.proposal_id, r.outcome) for r in iter_records(tmp_path / "log.jsonl")]
+    assert sorted(records) == sorted([(first.id, "ignored"), (second.id, "accepted")])

@@ -160,8 +160,9 @@ class Engine:
     async def tick(self, now: float) -> TickResult:
         result = TickResult()
         for proposal in list(self._pending.values()):
-            if now >= proposal.created_at + self.settings.ignore_after_s:
-                await self._settle(proposal, "ignored", now)
+            if now >= proposal.created_at + self.settings.ignore_after_s and await self._settle(
+                proposal, "ignored", now
+            ):
                 result.resolved.append((proposal, "ignored"))
         if self._trigger_at is not None and now >= self._trigger_at:
             self._trigger_at = None
@@ -414,18 +415,20 @@ class Engine:
     async def withdraw(self, which: Callable[[Proposal], bool], now: float, detail: str) -> list[Proposal]:
         """Record the pending proposals `which` selects as snoozed (a pause, a mute): they may still
         be answered late."""
-        withdrawn = [p for p in self._pending.values() if which(p)]
-        for proposal in withdrawn:
-            await self._settle(proposal, "snoozed", now, detail=detail)
-        return withdrawn
+        return [p for p in list(self._pending.values()) if which(p) and await self._settle(p, "snoozed", now, detail)]
 
-    async def _settle(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> None:
+    async def _settle(self, proposal: Proposal, outcome: Outcome, now: float, detail: str | None = None) -> bool:
+        """Record an outcome the engine decides; False when the user answered first (while an earlier
+        outcome was being written), whose answer stands."""
+        if proposal.id not in self._pending:
+            return False
         self._count(proposal, outcome, now)
         self._unanswered[proposal.id] = (proposal, now)
         while len(self._unanswered) > LATE_ANSWERS_KEPT:
             self._unanswered.popitem(last=False)
         await self._write(proposal, outcome, now, detail)
         self._announce(proposal, outcome)
+        return True
 
     def _announce(self, proposal: Proposal, outcome: Outcome, late_by: float | None = None) -> None:
         """Tell whoever listens (the editor) once the outcome is on disk."""
