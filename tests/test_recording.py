@@ -296,6 +296,22 @@ def _recorded_changes(recording: Path) -> int:
     return sum(x.get("coalesced", 1) for x in lines if x["message"].get("method") == "textDocument/didChange")
 
 
+async def _recording_deploy_py(
+    tmp_path: Path, calc_project: Path, name: str, settings: dict | None = None
+) -> tuple[ProactiveClient, Path, str]:
+    """A recorded session with a new ``deploy.py`` open: (client, recording, the document's URI)."""
+    recording = tmp_path / f"{name}.recording.jsonl"
+    client = await start_session(
+        calc_project,
+        tmp_path / "feedback.jsonl",
+        command=[*SERVER_COMMAND, "--record", str(recording)],
+        settings=settings,
+    )
+    path = calc_project / "deploy.py"
+    path.write_text("import os\n\n")
+    return client, recording, _open(client, path, path.read_text(), "python")
+
+
 def _type(client: ProactiveClient, uri: str, line: int, column: int, text: str, version: int) -> int:
     """Type `text` one key per didChange at (line, column) of a line being written; the next version."""
     for ch in text:
@@ -313,14 +329,8 @@ async def test_a_token_typed_with_a_pause_longer_than_the_burst_leaves_no_fragme
 ) -> None:
     """The first half of a token is a burst of its own (the pause ends it), yet the recording holds
     no piece of it: the line at the cursor is held back until it is done, then redacted whole."""
-    recording = tmp_path / "paused.recording.jsonl"
-    client = await start_session(
-        calc_project, tmp_path / "feedback.jsonl", command=[*SERVER_COMMAND, "--record", str(recording)]
-    )
-    path = calc_project / "deploy.py"
-    path.write_text("import os\n\n")
+    client, recording, uri = await _recording_deploy_py(tmp_path, calc_project, "paused")
     try:
-        uri = _open(client, path, path.read_text(), "python")
         first = 'GITHUB = "' + TYPED[:20]
         version = _type(client, uri, 2, 0, first, 2)
         # The pause: the first half's burst has ended and is on disk (editQuietMs is 100 ms here).
@@ -347,19 +357,10 @@ async def test_a_server_killed_mid_burst_leaves_a_valid_recording_with_no_secret
 ) -> None:
     """SIGKILL during a burst that editQuietMs (10 minutes here) would never end: what was typed
     before the last FLUSH_EVERY_S is on disk, the half-typed token is not, and the file loads."""
-    recording = tmp_path / "killed.recording.jsonl"
-    client = await start_session(
-        calc_project,
-        tmp_path / "feedback.jsonl",
-        command=[*SERVER_COMMAND, "--record", str(recording)],
-        settings={"editQuietMs": 600_000},
-    )
-    path = calc_project / "deploy.py"
-    path.write_text("import os\n\n")
+    client, recording, uri = await _recording_deploy_py(tmp_path, calc_project, "killed", {"editQuietMs": 600_000})
     server = client._server
     assert server is not None
     try:
-        uri = _open(client, path, path.read_text(), "python")
         typed = "TIMEOUT = 30\n"
         version = _type(client, uri, 2, 0, typed, 2)
         # Written while the burst goes on: only the periodic flush can have done it.
@@ -400,18 +401,9 @@ async def test_a_passphrase_typed_word_by_word_in_a_long_burst_leaves_no_word(
 ) -> None:
     """Words typed over several periodic flushes (editQuietMs never ends the burst): the line is held
     until a line break ends it, then redacted whole."""
-    recording = tmp_path / "phrase.recording.jsonl"
-    client = await start_session(
-        calc_project,
-        tmp_path / "feedback.jsonl",
-        command=[*SERVER_COMMAND, "--record", str(recording)],
-        settings={"editQuietMs": 600_000},
-    )
-    path = calc_project / "deploy.py"
-    path.write_text("import os\n\n")
+    client, recording, uri = await _recording_deploy_py(tmp_path, calc_project, "phrase", {"editQuietMs": 600_000})
     words = ["Quokka7", "Zephyr9", "Marmot4", "Vortex2"]
     try:
-        uri = _open(client, path, path.read_text(), "python")
         version, column = 2, 0
         head = 'db_password = "'
         version = _type(client, uri, 2, 0, head, version)
