@@ -228,19 +228,9 @@ async def test_a_token_typed_one_key_at_a_time_is_not_in_the_recording(tmp_path:
     changes = [line for line in body if line["message"].get("method") == "textDocument/didChange"]
     # Rebuilding the document from the recording (every change applied to the opened text, as a
     # replay does) gives the text with the token redacted, not the token.
-    opened = next(line for line in body if line["message"].get("method") == "textDocument/didOpen")
-    mirror = DocumentMirror(opened["message"]["params"]["textDocument"]["text"])
-    for line in changes:
-        for change in line["message"]["params"]["contentChanges"]:
-            if "range" in change:
-                start, end = change["range"]["start"], change["range"]["end"]
-                mirror.apply_change(
-                    (start["line"], start["character"]), (end["line"], end["character"]), change["text"]
-                )
-            else:
-                mirror.replace_all(change["text"])
-    assert TOKEN not in mirror.text
-    assert mirror.text.startswith('GITHUB = "[REDACTED:') and "def average" in mirror.text
+    text = _rebuild(body)
+    assert TOKEN not in text
+    assert text.startswith('GITHUB = "[REDACTED:') and "def average" in text
     assert sum(line.get("coalesced", 1) for line in changes) == len(typed) and len(changes) < len(typed)
 
 
