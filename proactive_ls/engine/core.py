@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -234,9 +234,15 @@ class Engine:
             return None
         self.counts.triggers += 1
         ctx = ProposalContext(self.history.events(), new_events, now, self.workspace_roots)
-        self._inflight = asyncio.ensure_future(self._propose(ctx))
+        question: Awaitable[Suggestion | None]
+        if self.proposer.name == "local":
+            # The embedded rules answer without waiting: no event can arrive meanwhile, so there is
+            # nothing to cancel, and no task (two turns of the loop) is made for each question.
+            question = self._propose(ctx)
+        else:
+            question = self._inflight = asyncio.ensure_future(self._propose(ctx))
         try:
-            suggestion = await self._inflight
+            suggestion = await question
         except asyncio.CancelledError:
             if asyncio.current_task() is not None and asyncio.current_task().cancelling():  # type: ignore[union-attr]
                 raise
