@@ -752,9 +752,7 @@ class Bench:
         from proactive_ls.judges.base import AcceptAll
         from proactive_ls.proposers.local import LocalProposer
         from proactive_ls.replay.demo import example_sessions
-        from proactive_ls.replay.engine import Replayer, replay_settings
-        from proactive_ls.replay.loaders import load_any
-        from proactive_ls.sensing.redaction.gitignore import GitignoreCache
+        from proactive_ls.replay.engine import ReplayCommand
 
         data = default_data_dir()
         traces = [data / "test_data" / f"{n}.json" for n in trace_names(data)] if (data / "test_data").is_dir() else []
@@ -769,13 +767,13 @@ class Bench:
             for _ in range(rounds):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 seen: list[list[Any]] = []
-                gitignore = GitignoreCache()  # one per `proactive-ls replay` command (replay/cli.py)
-                for path in files:
-                    recording = load_any(path)
-                    replayer = Replayer(recording, replay_settings(recording), gitignore=gitignore)
+                command = ReplayCommand()  # what `proactive-ls replay` does (replay/cli.py)
+                for recording in command.load(files):
+                    assert not isinstance(recording, Exception), recording
+                    replayer = command.replayer(recording)
                     await replayer.run()
                     seen.append(replayer.session.engine.history.events())
-                gitignore.close()
+                command.close()
                 replayed.append(time.perf_counter() - started)
                 replayed_cpu.append(time.process_time() - started_cpu)
                 count = sum(len(events) for events in seen)

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from proactive_ls.config import SettingsError, read_settings_file
-from proactive_ls.replay.engine import ReplayResult, replay_file
-from proactive_ls.replay.format import ReplayFormatError
-from proactive_ls.sensing.redaction.gitignore import GitignoreCache
+from proactive_ls.replay.engine import ReplayCommand, ReplayResult
+from proactive_ls.replay.format import Recording, ReplayFormatError
 
 
 def main_replay(
@@ -27,48 +26,51 @@ def main_replay(
         return 2
     if judge:
         extra["judge"] = judge
-    gitignore = GitignoreCache()  # one check-ignore process per repository for all the files
-    try:
-        return _replay_all(files, lsp, speed, json_out, extra, gitignore, console)
-    finally:
-        gitignore.close()
+    return asyncio.run(_replay_all(files, lsp, speed, json_out, extra, console))
 
 
-def _replay_all(
-    files: list[Path],
-    lsp: bool,
-    speed: float,
-    json_out: bool,
-    extra: dict[str, Any],
-    gitignore: GitignoreCache,
-    console: Any,
+async def _replay_all(
+    files: list[Path], lsp: bool, speed: float, json_out: bool, extra: dict[str, Any], console: Any
 ) -> int:
+    """Every file in order, on one event loop; the first that fails ends the command (exit code 2)."""
+    command = ReplayCommand(extra, speed)
     results: list[ReplayResult] = []
-    for path in files:
-        try:
-            if lsp:
-                from proactive_ls.replay.over_lsp import replay_over_lsp
+    try:
+        # The engine replay loads every file first (git starts meanwhile); over LSP, each in turn.
+        loaded: list[Recording | Exception | None] = [None] * len(files) if lsp else [*command.load(files)]
+        for path, recording in zip(files, loaded, strict=True):
+            try:
+                if isinstance(recording, Exception):
+                    raise recording
+                if recording is None:
+                    from proactive_ls.replay.over_lsp import replay_over_lsp
 
-                result = asyncio.run(replay_over_lsp(path, extra))
-            else:
-                result = asyncio.run(replay_file(path, extra, speed, gitignore))
-        except (ReplayFormatError, ValueError, OSError) as exc:
-            print(f"proactive-ls replay: {exc}", file=sys.stderr)
-            return 2
-        results.append(result)
-        if not json_out:
-            console.print(f"[bold]{path}[/bold]")
-            for step in result.steps:
-                p = step["proposal"]
-                console.print(f"  [green]proposal[/green] at +{step['time'] - result.start:.1f}s: {p['task']}")
-                console.print(f"    {p['message']}")
-            if not result.steps:
-                console.print("  (no proposal: proactive-ls stays silent)")
-            s = result.summary()
-            console.print(
-                f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, "
-                f"{s['filtered']} filtered, in {s['seconds']:.3f} s"
-            )
+                    result = await replay_over_lsp(path, extra)
+                else:
+                    result = await command.replay(recording)
+            except (ReplayFormatError, ValueError, OSError) as exc:
+                print(f"proactive-ls replay: {exc}", file=sys.stderr)
+                return 2
+            results.append(result)
+            if not json_out:
+                _print(console, path, result)
+    finally:
+        command.close()
     if json_out:
         print(json.dumps([{**r.summary(), "steps": r.steps} for r in results], indent=2))
     return 0
+
+
+def _print(console: Any, path: Path, result: ReplayResult) -> None:
+    console.print(f"[bold]{path}[/bold]")
+    for step in result.steps:
+        p = step["proposal"]
+        console.print(f"  [green]proposal[/green] at +{step['time'] - result.start:.1f}s: {p['task']}")
+        console.print(f"    {p['message']}")
+    if not result.steps:
+        console.print("  (no proposal: proactive-ls stays silent)")
+    s = result.summary()
+    console.print(
+        f"  {s['actions']} actions, {s['events']} events, {s['proposals']} proposals, "
+        f"{s['filtered']} filtered, in {s['seconds']:.3f} s"
+    )

@@ -8,6 +8,7 @@ recorded input is applied with :meth:`Session.apply`, exactly as the server appl
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,9 @@ from proactive_ls.config import Settings, parse_settings
 from proactive_ls.engine import TickResult
 from proactive_ls.engine.driver import VirtualClock
 from proactive_ls.feedback.log import FeedbackLog
+from proactive_ls.inputs import EventInput
 from proactive_ls.proposals import Proposal
-from proactive_ls.replay.format import Recording
+from proactive_ls.replay.format import Recording, ReplayFormatError
 from proactive_ls.replay.loaders import load_any
 from proactive_ls.sensing.redaction.gitignore import GitignoreCache
 from proactive_ls.session import Session
@@ -110,4 +112,60 @@ async def replay_file(
     return await Replayer(recording, replay_settings(recording, extra_settings), gitignore=gitignore).run(speed)
 
 
-__all__ = ["ReplayResult", "Replayer", "replay_file", "replay_settings"]
+class ReplayCommand:
+    """The files of one ``proactive-ls replay`` command: what they share, and git started early.
+
+    Each file still gets a Session of its own (its settings, workspace and clock; nothing of one
+    file's state reaches the next). What they share is what costs and holds no session state:
+    one gitignore cache, so each repository's ``git check-ignore`` starts once. Every file is
+    loaded first (a file that does not load is reported when its turn comes, after the files
+    before it were replayed, as before), and the repositories of the workspaces whose inputs
+    name files get their check-ignore process started in a worker thread then: git reads its
+    index while the first files replay, instead of on the replay's path when a file is first
+    judged. Only git's start moves; the answers, asked in order on the replay's path, do not.
+    """
+
+    def __init__(self, extra_settings: dict[str, Any] | None = None, speed: float = 0.0) -> None:
+        self.extra_settings = extra_settings
+        self.speed = speed
+        self.gitignore = GitignoreCache()
+        self._warming: dict[Path, threading.Thread] = {}
+
+    def load(self, paths: list[Path]) -> list[Recording | Exception]:
+        """Each file as a recording (or the error it gives), with git started for its workspace."""
+        loaded: list[Recording | Exception] = []
+        for path in paths:
+            try:
+                recording = load_any(path)
+            except (ReplayFormatError, ValueError, OSError) as exc:
+                loaded.append(exc)
+                continue
+            loaded.append(recording)
+            self._warm(recording)
+        return loaded
+
+    def _warm(self, recording: Recording) -> None:
+        if all(isinstance(a, EventInput) and not {"uri", "path"} & a.event.keys() for a in recording.actions):
+            return  # only events that name no file (a trace's observations): git is never asked
+        repository = self.gitignore.repository_of(recording.workspace)
+        if repository is None or repository in self._warming:
+            return
+        thread = threading.Thread(target=self.gitignore.warm, args=(repository,), daemon=True)
+        thread.start()
+        self._warming[repository] = thread
+
+    def replayer(self, recording: Recording) -> Replayer:
+        """A recording's replayer, with its own session (raises ValueError for invalid settings)."""
+        settings = replay_settings(recording, self.extra_settings)
+        return Replayer(recording, settings, gitignore=self.gitignore)
+
+    async def replay(self, recording: Recording) -> ReplayResult:
+        return await self.replayer(recording).run(self.speed)
+
+    def close(self) -> None:
+        for thread in self._warming.values():
+            thread.join()
+        self.gitignore.close()
+
+
+__all__ = ["ReplayCommand", "ReplayResult", "Replayer", "replay_file", "replay_settings"]

@@ -68,6 +68,11 @@ class GitignoreCache:
                 process.close()
             self._processes.clear()
 
+    def repository_of(self, directory: Path) -> Path | None:
+        """The work tree of the repository ``directory`` is in (None outside any)."""
+        with self._lock:
+            return self._repo_root(directory)
+
     def _repo_root(self, directory: Path) -> Path | None:
         if directory in self._repo_of_dir:
             self._repo_of_dir.move_to_end(directory)
