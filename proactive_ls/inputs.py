@@ -31,6 +31,7 @@ MAX_EVENT_CHARS = 64 * 1024  # a ready-made event, as JSON
 TIME_WINDOW_S = 24 * 3600.0  # an event's own time may be this far from the session's clock
 MAX_DURATION_MS = 30 * 24 * 3600 * 1000
 
+_EVENT_JSON = json.JSONEncoder(default=str)  # json.dumps(default=str) makes one for every call
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -185,12 +186,14 @@ class EventInput(_Input):
     @field_validator("event")
     @classmethod
     def _bounded(cls, event: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(event, default=str)) > MAX_EVENT_CHARS:
+        if len(_EVENT_JSON.encode(event)) > MAX_EVENT_CHARS:
             raise ValueError(f"an event is at most {MAX_EVENT_CHARS} characters of JSON")
         return event
 
     def resolved(self, workspace: Path) -> Self:
         # The input's time is the event's time: the session stamps it when the event has none.
+        if "time" not in self.event:
+            return self
         return self.model_copy(update={"event": {k: v for k, v in self.event.items() if k != "time"}})
 
 

@@ -42,10 +42,18 @@ class Stepper:
         self.observe: Callable[[EventBase, float], None] = engine.observe
 
     def sources_deadline(self) -> float | None:
-        return min((d for d in (s.next_deadline() for s in self.sources) if d is not None), default=None)
+        soonest: float | None = None
+        for source in self.sources:  # a loop, not min() over generators: asked at every step
+            deadline = source.next_deadline()
+            if deadline is not None and (soonest is None or deadline < soonest):
+                soonest = deadline
+        return soonest
 
     def next_deadline(self) -> float | None:
-        return min((d for d in (self.sources_deadline(), self.engine.next_deadline()) if d is not None), default=None)
+        sources, engine = self.sources_deadline(), self.engine.next_deadline()
+        if sources is None or (engine is not None and engine < sources):
+            return engine
+        return sources
 
     def engine_due(self, now: float) -> bool:
         deadline = self.engine.next_deadline()

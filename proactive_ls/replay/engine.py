@@ -22,7 +22,7 @@ from proactive_ls.inputs import EventInput
 from proactive_ls.proposals import Proposal
 from proactive_ls.replay.format import Recording, ReplayFormatError
 from proactive_ls.replay.loaders import load_any
-from proactive_ls.sensing.redaction.gitignore import GitignoreCache
+from proactive_ls.sensing.redaction.gitignore import GitignoreCache, work_tree_of
 from proactive_ls.session import Session
 
 
@@ -147,7 +147,7 @@ class ReplayCommand:
     def _warm(self, recording: Recording) -> None:
         if all(isinstance(a, EventInput) and not {"uri", "path"} & a.event.keys() for a in recording.actions):
             return  # only events that name no file (a trace's observations): git is never asked
-        repository = self.gitignore.repository_of(recording.workspace)
+        repository = work_tree_of(recording.workspace)
         if repository is None or repository in self._warming:
             return
         thread = threading.Thread(target=self.gitignore.warm, args=(repository,), daemon=True)

@@ -56,6 +56,7 @@ class GitignoreCache:
         loop (a worker thread calls this): in a 20k-file repository its first answer takes a
         noticeable while. The process is shared at once, so a question asked meanwhile waits for
         this one load instead of starting a second process that loads the index again."""
+        git_safety.full_env(root)  # git config --list, cached: run before the lock is taken
         with self._lock:
             process = self._processes.get(root)
             if process is None or not process.alive():
@@ -68,22 +69,11 @@ class GitignoreCache:
                 process.close()
             self._processes.clear()
 
-    def repository_of(self, directory: Path) -> Path | None:
-        """The work tree of the repository ``directory`` is in (None outside any)."""
-        with self._lock:
-            return self._repo_root(directory)
-
     def _repo_root(self, directory: Path) -> Path | None:
         if directory in self._repo_of_dir:
             self._repo_of_dir.move_to_end(directory)
             return self._repo_of_dir[directory]
-        root: Path | None = None
-        for d in (directory, *directory.parents):
-            if d.name == ".git":
-                break  # inside a git dir: git's own files, not the work tree
-            if (d / ".git").exists():
-                root = d
-                break
+        root = work_tree_of(directory)
         self._repo_of_dir[directory] = root
         if len(self._repo_of_dir) > _GITIGNORE_CACHE_SIZE:
             self._repo_of_dir.popitem(last=False)
@@ -183,6 +173,16 @@ class GitignoreCache:
         if process is None or not process.alive():
             process = self._processes[root] = _CheckIgnore(root)
         return process.ask(rels)
+
+
+def work_tree_of(directory: Path) -> Path | None:
+    """The work tree of the repository ``directory`` is in (None outside any, or inside a ``.git``)."""
+    for d in (directory, *directory.parents):
+        if d.name == ".git":
+            return None  # inside a git dir: git's own files, not the work tree
+        if (d / ".git").exists():
+            return d
+    return None
 
 
 class _CheckIgnore:

@@ -213,8 +213,10 @@ class Redactor:
     def _names_excluded_file_uncached(self, command_line: str) -> bool:
         for token in command_line.split():
             token = token.strip("\"'<>|;&()")
-            if token and not token.startswith("-") and any(g.matches(PurePosixPath(token)) for g in self._globs):
-                return True
+            if token and not token.startswith("-"):
+                path = PurePosixPath(token)
+                if any(g.matches(path) for g in self._globs):
+                    return True
         return False
 
 
